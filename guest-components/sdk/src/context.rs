@@ -1,0 +1,93 @@
+//! What `generate` gets: the component's name, its typed params and the environment.
+
+use crate::bindings::kiln::prototype::types as wit;
+use crate::{Environment, Error, ParamValue};
+
+/// The input of one render.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The name of the component being rendered, e.g. `serveInception`.
+    pub component: String,
+    /// The component's params, resolved for the environment.
+    pub params: Params,
+    /// The environment rendered for.
+    pub env: Environment,
+}
+
+impl Context {
+    pub(crate) fn new(component: String, params: Vec<wit::Param>, env: Environment) -> Self {
+        Context { component, params: Params(params), env }
+    }
+
+    /// The namespace for namespaced objects: the string param `param` when it is set,
+    /// otherwise the environment's namespace.
+    pub fn namespace(&self, param: &str) -> Result<String, Error> {
+        Ok(self.params.opt_string(param)?.unwrap_or_else(|| self.env.namespace.clone()))
+    }
+
+    /// The resolved params of another component of the app, by component name.
+    pub fn component(&self, name: &str) -> Option<(&str, Params)> {
+        self.env
+            .components
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| (c.prototype.as_str(), Params(c.params.clone())))
+    }
+}
+
+/// Typed access to params. Getters for params with a default never fail on absence, since the
+/// host fills in defaults; the `opt_` getters are for params without one.
+#[derive(Debug, Clone, Default)]
+pub struct Params(Vec<wit::Param>);
+
+macro_rules! getters {
+    ($(($get:ident, $opt:ident, $case:ident, $ty:ty, $what:literal)),* $(,)?) => {$(
+        #[doc = concat!("The ", $what, " param `name`; an error naming it if absent or of another type.")]
+        pub fn $get(&self, name: &str) -> Result<$ty, Error> {
+            self.$opt(name)?.ok_or_else(|| Error::param(name, "is required but has no value"))
+        }
+
+        #[doc = concat!("The ", $what, " param `name`, or `None` when it has no value.")]
+        pub fn $opt(&self, name: &str) -> Result<Option<$ty>, Error> {
+            match self.value(name) {
+                None => Ok(None),
+                Some(ParamValue::$case(value)) => Ok(Some(value.clone())),
+                Some(_) => Err(Error::param(name, concat!("is not a ", $what))),
+            }
+        }
+    )*};
+}
+
+impl Params {
+    /// The raw value of `name`, if it has one.
+    pub fn value(&self, name: &str) -> Option<&ParamValue> {
+        self.0.iter().find(|p| p.name == name).map(|p| &p.value)
+    }
+
+    getters! {
+        (string, opt_string, String, String, "string"),
+        (integer, opt_integer, Integer, i64, "integer"),
+        (number, opt_number, Number, f64, "number"),
+        (boolean, opt_boolean, Boolean, bool, "boolean"),
+        (strings, opt_strings, StringList, Vec<String>, "list of strings"),
+    }
+
+    /// The object param `name`, decoded into `T`.
+    pub fn object<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T, Error> {
+        self.opt_object(name)?.ok_or_else(|| Error::param(name, "is required but has no value"))
+    }
+
+    /// The object param `name` decoded into `T`, or `None` when it has no value.
+    pub fn opt_object<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, Error> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(ParamValue::Object(json)) => serde_json::from_str(json)
+                .map(Some)
+                .map_err(|err| Error::param(name, format!("has the wrong shape: {err}"))),
+            Some(_) => Err(Error::param(name, "is not an object")),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! All user-facing output: data to stdout, everything else to stderr, at the verbosity asked
+//! for, with colour only on a terminal and never under `NO_COLOR`.
+
+use std::io::{IsTerminal, Write};
+
+use crate::render::{LogLevel, LogLine};
+
+/// How much to say on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// Errors only.
+    Quiet,
+    /// Errors, warnings and notes.
+    Normal,
+    /// Everything, including prototypes' debug logs.
+    Verbose,
+}
+
+/// The one printer of a `kiln` process.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    verbosity: Verbosity,
+    color: bool,
+}
+
+impl Printer {
+    /// A printer at `verbosity`; colour follows the terminal and `NO_COLOR`.
+    pub fn new(verbosity: Verbosity) -> Self {
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Printer { verbosity, color }
+    }
+
+    /// Write data (YAML, tables) to stdout.
+    pub fn data(&self, text: &str) -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            // A closed pipe (`kiln show | head`) is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    fn styled(&self, label: &str, code: &str) -> String {
+        if self.color { format!("\x1b[{code}m{label}\x1b[0m") } else { label.to_string() }
+    }
+
+    /// A warning.
+    pub fn warn(&self, message: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            eprintln!("{}: {message}", self.styled("warning", "1;33"));
+        }
+    }
+
+    /// A note, shown at normal verbosity.
+    pub fn note(&self, message: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            eprintln!("{}: {message}", self.styled("note", "1;36"));
+        }
+    }
+
+    /// Detail, shown with `--verbose`.
+    pub fn detail(&self, message: &str) {
+        if self.verbosity >= Verbosity::Verbose {
+            eprintln!("{message}");
+        }
+    }
+
+    /// A prototype's log lines, tagged with the component.
+    pub fn logs(&self, component: &str, lines: &[LogLine]) {
+        for line in lines {
+            let (label, code, min) = match line.level {
+                LogLevel::Debug => ("debug", "2", Verbosity::Verbose),
+                LogLevel::Info => ("info", "0", Verbosity::Normal),
+                LogLevel::Warn => ("warn", "33", Verbosity::Normal),
+                LogLevel::Error => ("error", "31", Verbosity::Quiet),
+            };
+            if self.verbosity >= min {
+                eprintln!("[{component}] {}: {}", self.styled(label, code), line.message);
+            }
+        }
+    }
+
+    /// Report a failed command: the error, its causes numbered, and hints.
+    pub fn report(&self, err: &anyhow::Error) {
+        eprintln!("{}: {err}", self.styled("error", "1;31"));
+        let causes: Vec<String> = err.chain().skip(1).map(|c| c.to_string()).collect();
+        if !causes.is_empty() {
+            eprintln!("caused by:");
+            for (i, cause) in causes.iter().enumerate() {
+                eprintln!("  {}: {cause}", i + 1);
+            }
+        }
+        for hint in super::hints(err) {
+            eprintln!("{}: {hint}", self.styled("hint", "1;32"));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! `kiln prototype preview FILE.wasm --param=value...`: render a prototype outside any app and
+//! print its objects.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::params::{self, ParamArgs};
+use crate::cli::{Printer, RunArgs};
+use crate::manifest::{self, Format};
+use crate::prototype::Environment;
+
+/// Render a prototype with params and print the objects, outside any app.
+///
+/// Params follow the file, as `--NAME=VALUE` or `--NAME VALUE`; `FILE --help` lists them.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Yaml)]
+    output: Format,
+    /// The namespace of the preview environment.
+    #[arg(long, value_name = "NS", default_value = "default")]
+    env_namespace: String,
+    /// The component name to render as (default: the prototype's name).
+    #[arg(long, value_name = "NAME")]
+    component: Option<String>,
+    #[command(flatten)]
+    run: RunArgs,
+    /// The prototype's `.wasm` file, then its params as `--NAME=VALUE`; everything after the
+    /// file is a param (`FILE --help` lists them).
+    #[arg(
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "FILE [PARAMS]"
+    )]
+    file_and_params: Vec<String>,
+}
+
+/// Run `kiln prototype preview`.
+pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let (file, param_args) = args.file_and_params.split_first().expect("clap requires FILE");
+    let file = PathBuf::from(file);
+    let loaded = super::load(&file, &args.run, printer)?;
+    let params = match params::parse(&loaded.info, param_args)? {
+        ParamArgs::Help => {
+            let usage = format!("kiln prototype preview {}", file.display());
+            printer.data(&params::help(&loaded.info, &usage))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        ParamArgs::Params(params) => params,
+    };
+    let component = args.component.unwrap_or_else(|| loaded.info.name.clone());
+    let env = Environment::preview(&args.env_namespace);
+    let rendered =
+        loaded.prototype.generate(&loaded.info, &component, &params, &env, &loaded.limits)?;
+    printer.logs(&component, &rendered.logs);
+    printer.data(&manifest::encode(&rendered.objects, args.output).map_err(anyhow::Error::msg)?)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,10 @@
+//! Kiln: a configuration engine for Kubernetes whose prototypes are sandboxed WebAssembly
+//! components. The modules follow the data flow: `cli` parses and prints, `prototype` holds the
+//! plain types of a prototype's contract, `render` runs prototypes, `manifest` turns objects into
+//! output.
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod manifest;
+pub mod prototype;
+pub mod render;

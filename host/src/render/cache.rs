@@ -1,0 +1,185 @@
+//! The on-disk cache of compiled prototypes. An entry is keyed by the wasm's sha256 and the
+//! engine's compatibility hash (wasmtime version and every compile setting), and carries a
+//! header with that key and the sha256 of the compiled code, so a corrupt, truncated, renamed or
+//! foreign file is detected and rebuilt instead of handed to wasmtime, which must only ever
+//! deserialize code Kiln compiled itself.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+const MAGIC: &[u8; 8] = b"KILNCWA1";
+const HEADER_LEN: usize = MAGIC.len() + 32 + 8 + 32;
+
+/// Where compiled code is kept, and under which engine settings.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+    engine_hash: u64,
+}
+
+/// The identity of one compiled prototype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    wasm_sha256: [u8; 32],
+    engine_hash: u64,
+}
+
+/// What a lookup found.
+#[derive(Debug)]
+pub enum Lookup {
+    /// Verified compiled code, ready for `Component::deserialize`.
+    Hit(Vec<u8>),
+    /// Nothing cached.
+    Miss,
+    /// An entry that failed verification, and why; it will be rebuilt.
+    Invalid(String),
+}
+
+impl Cache {
+    /// A cache in `dir` for an engine whose `precompile_compatibility_hash` is `engine`.
+    pub fn new(dir: PathBuf, engine: impl Hash) -> Self {
+        // SipHash with fixed keys: stable for a given Kiln binary, which is all a key needs.
+        #[allow(deprecated)]
+        let mut hasher = std::hash::SipHasher::new();
+        engine.hash(&mut hasher);
+        Cache { dir, engine_hash: hasher.finish() }
+    }
+
+    /// The user's default cache directory: `$KILN_CACHE_DIR`, else the platform cache dir.
+    pub fn default_dir() -> Option<PathBuf> {
+        match std::env::var_os("KILN_CACHE_DIR") {
+            Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+            _ => dirs::cache_dir().map(|d| d.join("kiln").join("compiled")),
+        }
+    }
+
+    /// The directory entries live in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The key of `wasm_sha256` under this engine.
+    pub fn key(&self, wasm_sha256: [u8; 32]) -> Key {
+        Key { wasm_sha256, engine_hash: self.engine_hash }
+    }
+
+    /// The file an entry lives in.
+    pub fn path(&self, key: &Key) -> PathBuf {
+        self.dir.join(format!("{}-{:016x}.cwasm", hex::encode(key.wasm_sha256), key.engine_hash))
+    }
+
+    /// Read and verify the entry for `key`.
+    pub fn lookup(&self, key: &Key) -> Lookup {
+        let bytes = match fs_err::read(self.path(key)) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
+            Err(err) => return Lookup::Invalid(err.to_string()),
+        };
+        match verify(key, &bytes) {
+            Ok(()) => {
+                let mut bytes = bytes;
+                bytes.drain(..HEADER_LEN);
+                Lookup::Hit(bytes)
+            }
+            Err(why) => Lookup::Invalid(why),
+        }
+    }
+
+    /// Write `compiled` for `key` atomically (temp file + rename), so a reader never sees half
+    /// an entry.
+    pub fn store(&self, key: &Key, compiled: &[u8]) -> std::io::Result<()> {
+        fs_err::create_dir_all(&self.dir)?;
+        let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
+        std::io::Write::write_all(&mut file, &header(key, compiled))?;
+        std::io::Write::write_all(&mut file, compiled)?;
+        file.persist(self.path(key)).map_err(|err| err.error)?;
+        Ok(())
+    }
+}
+
+fn header(key: &Key, compiled: &[u8]) -> Vec<u8> {
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&key.wasm_sha256);
+    header.extend_from_slice(&key.engine_hash.to_le_bytes());
+    header.extend_from_slice(&Sha256::digest(compiled));
+    header
+}
+
+fn verify(key: &Key, bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < HEADER_LEN || !bytes.starts_with(MAGIC) {
+        return Err("not a Kiln cache entry".into());
+    }
+    let (stored, compiled) = bytes.split_at(HEADER_LEN);
+    let expected = header(key, compiled);
+    let key_end = MAGIC.len() + 32 + 8;
+    if stored[..key_end] != expected[..key_end] {
+        return Err("entry belongs to another prototype or engine".into());
+    }
+    if stored[key_end..] != expected[key_end..] {
+        return Err("compiled code does not match its checksum".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache() -> (tempfile::TempDir, Cache) {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf(), "engine-a");
+        (dir, cache)
+    }
+
+    #[test]
+    fn round_trips_an_entry() {
+        let (_dir, cache) = cache();
+        let key = cache.key([7; 32]);
+        assert!(matches!(cache.lookup(&key), Lookup::Miss));
+        cache.store(&key, b"compiled code").unwrap();
+        match cache.lookup(&key) {
+            Lookup::Hit(bytes) => assert_eq!(bytes, b"compiled code"),
+            other => panic!("expected a hit, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn detects_corruption_truncation_and_foreign_files() {
+        let (_dir, cache) = cache();
+        let key = cache.key([7; 32]);
+        cache.store(&key, b"compiled code").unwrap();
+        let path = cache.path(&key);
+        let good = fs_err::read(&path).unwrap();
+
+        let mut flipped = good.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        fs_err::write(&path, &flipped).unwrap();
+        assert!(matches!(cache.lookup(&key), Lookup::Invalid(why) if why.contains("checksum")));
+
+        fs_err::write(&path, &good[..HEADER_LEN - 1]).unwrap();
+        assert!(matches!(cache.lookup(&key), Lookup::Invalid(why) if why.contains("not a Kiln")));
+
+        fs_err::write(&path, b"\0asm garbage from elsewhere").unwrap();
+        assert!(matches!(cache.lookup(&key), Lookup::Invalid(_)));
+    }
+
+    #[test]
+    fn an_entry_copied_under_another_key_is_refused() {
+        let (_dir, cache) = cache();
+        let (a, b) = (cache.key([1; 32]), cache.key([2; 32]));
+        cache.store(&a, b"code of a").unwrap();
+        fs_err::copy(cache.path(&a), cache.path(&b)).unwrap();
+        assert!(matches!(cache.lookup(&b), Lookup::Invalid(why) if why.contains("another")));
+    }
+
+    #[test]
+    fn engine_settings_change_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Cache::new(dir.path().to_path_buf(), "fuel on");
+        let b = Cache::new(dir.path().to_path_buf(), "fuel off");
+        assert_ne!(a.path(&a.key([1; 32])), b.path(&b.key([1; 32])));
+    }
+}

@@ -1,0 +1,388 @@
+//! Loading prototypes (compile or cached code, import checks, pre-linking) and calling them in a
+//! fresh, limited store per call. This is where `wasmtime::Error` becomes a [`render::Error`].
+//!
+//! [`render::Error`]: super::Error
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Store, Trap};
+
+use super::Error;
+use super::bindings::{self, PrototypePre};
+use super::cache::{Cache, Lookup};
+use super::limits::{Limit, Limits};
+use super::sandbox::{Host, LimitExceeded, LogLine, import_denied};
+use crate::prototype::{self, Environment, Info, Params};
+
+/// How the process-wide engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Where compiled code is cached; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+    /// Bytes of Wasm stack a call may use (an engine-wide setting in wasmtime).
+    pub max_stack: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            cache_dir: Cache::default_dir(),
+            max_stack: Limits::default().get_usize(Limit::Stack),
+        }
+    }
+}
+
+/// The process's one Wasm engine, with the sandbox's linker and the compiled-code cache.
+#[derive(Clone)]
+pub struct Engine {
+    engine: wasmtime::Engine,
+    linker: Arc<Linker<Host>>,
+    cache: Option<Cache>,
+    /// Problems with the cache (unreadable, corrupt entries rebuilt), for the user to see.
+    notes: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// Where a prototype's compiled code came from, for benchmarks and `--verbose`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeSource {
+    /// Compiled now (and cached, when a cache is configured).
+    Compiled,
+    /// Loaded from the cache.
+    Cached,
+}
+
+/// A prototype ready to run: compiled, its imports checked, pre-linked.
+#[derive(Clone)]
+pub struct Prototype {
+    label: String,
+    digest: String,
+    source: CodeSource,
+    engine: wasmtime::Engine,
+    pre: PrototypePre<Host>,
+}
+
+/// A successful render: the objects and what the prototype logged.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The objects, in the order the prototype returned them.
+    pub objects: Vec<serde_json::Value>,
+    /// What it logged or printed.
+    pub logs: Vec<LogLine>,
+}
+
+impl Engine {
+    /// Create the engine. Fails only if wasmtime cannot be configured on this machine.
+    pub fn new(options: EngineOptions) -> Result<Self, Error> {
+        let internal = |e: wasmtime::Error| Error::Internal {
+            prototype: "-".into(),
+            message: format!("cannot create the Wasm engine: {e}"),
+        };
+        let mut config = wasmtime::Config::new();
+        config
+            .wasm_component_model(true)
+            .consume_fuel(true)
+            .max_wasm_stack(options.max_stack)
+            .cranelift_opt_level(wasmtime::OptLevel::Speed);
+        let engine = wasmtime::Engine::new(&config).map_err(internal)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(internal)?;
+        bindings::Prototype::add_to_linker::<_, wasmtime::component::HasSelf<Host>>(
+            &mut linker,
+            |host| host,
+        )
+        .map_err(internal)?;
+        let cache =
+            options.cache_dir.map(|dir| Cache::new(dir, engine.precompile_compatibility_hash()));
+        Ok(Engine { engine, linker: Arc::new(linker), cache, notes: Default::default() })
+    }
+
+    /// Notes about the cache gathered so far (entries rebuilt, unwritable directory), drained.
+    pub fn take_notes(&self) -> Vec<String> {
+        self.notes.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default()
+    }
+
+    fn note(&self, note: String) {
+        if let Ok(mut notes) = self.notes.lock() {
+            notes.push(note);
+        }
+    }
+
+    /// Load the prototype in `wasm`, labelled `label` in errors until it has described itself.
+    pub fn load(&self, label: &str, wasm: &[u8]) -> Result<Prototype, Error> {
+        let sha256: [u8; 32] = Sha256::digest(wasm).into();
+        let (component, source) = self.component(label, wasm, sha256)?;
+        for (name, _) in component.component_type().imports(&self.engine) {
+            if let Some(reason) = import_denied(name) {
+                return Err(Error::DeniedImport {
+                    prototype: label.into(),
+                    import: name.into(),
+                    reason,
+                });
+            }
+        }
+        let not_a_prototype = |e: wasmtime::Error| Error::NotAPrototype {
+            prototype: label.into(),
+            message: format!("{e:#}"),
+        };
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(not_a_prototype)?;
+        let pre = PrototypePre::new(instance_pre).map_err(not_a_prototype)?;
+        Ok(Prototype {
+            label: label.into(),
+            digest: format!("sha256:{}", hex::encode(sha256)),
+            source,
+            engine: self.engine.clone(),
+            pre,
+        })
+    }
+
+    fn component(
+        &self,
+        label: &str,
+        wasm: &[u8],
+        sha256: [u8; 32],
+    ) -> Result<(Component, CodeSource), Error> {
+        let Some(cache) = &self.cache else {
+            return Ok((self.compile(label, wasm)?, CodeSource::Compiled));
+        };
+        let key = cache.key(sha256);
+        match cache.lookup(&key) {
+            Lookup::Hit(code) => {
+                // SAFETY: `code` was written by `Cache::store` from `Component::serialize` of
+                // this engine and verified against its checksum and key; wasmtime re-checks
+                // that the engine settings match.
+                match unsafe { Component::deserialize(&self.engine, &code) } {
+                    Ok(component) => return Ok((component, CodeSource::Cached)),
+                    Err(e) => self.note(format!("rebuilding cached code for `{label}`: {e}")),
+                }
+            }
+            Lookup::Miss => {}
+            Lookup::Invalid(why) => {
+                self.note(format!("rebuilding cached code for `{label}`: {why}"));
+            }
+        }
+        let component = self.compile(label, wasm)?;
+        match component.serialize() {
+            Ok(code) => {
+                if let Err(e) = cache.store(&key, &code) {
+                    self.note(format!(
+                        "cannot cache compiled code in {}: {e}",
+                        cache.dir().display()
+                    ));
+                }
+            }
+            Err(e) => self.note(format!("cannot serialize compiled code of `{label}`: {e}")),
+        }
+        Ok((component, CodeSource::Compiled))
+    }
+
+    fn compile(&self, label: &str, wasm: &[u8]) -> Result<Component, Error> {
+        Component::new(&self.engine, wasm)
+            .map_err(|e| Error::Compile { prototype: label.into(), message: format!("{e:#}") })
+    }
+}
+
+impl Prototype {
+    /// The label used in errors (the file name until the prototype has described itself).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// `sha256:<hex>` of the wasm.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Whether the code was compiled now or loaded from the cache.
+    pub fn code_source(&self) -> CodeSource {
+        self.source
+    }
+
+    /// Ask the prototype to describe itself, and check the description is consistent.
+    pub fn describe(&mut self, limits: &Limits) -> Result<Info, Error> {
+        let (mut store, instance) = self.instantiate(limits)?;
+        let info =
+            instance.call_describe(&mut store).map_err(|e| self.classify(e, &mut store, limits))?;
+        let info = bindings::info_from_wit(info)
+            .map_err(|message| Error::BadInfo { prototype: self.label.clone(), message })?;
+        check_info(&info)
+            .map_err(|message| Error::BadInfo { prototype: self.label.clone(), message })?;
+        self.label = info.name.clone();
+        Ok(info)
+    }
+
+    /// Render the objects of `component` from `params` (resolved against `info` here, before
+    /// any guest code runs) for `env`.
+    pub fn generate(
+        &self,
+        info: &Info,
+        component: &str,
+        params: &Params,
+        env: &Environment,
+        limits: &Limits,
+    ) -> Result<Rendered, Error> {
+        let params = prototype::resolve(info, params)?;
+        let (mut store, instance) = self.instantiate(limits)?;
+        let result = instance
+            .call_generate(
+                &mut store,
+                component,
+                &bindings::params_to_wit(&params),
+                &bindings::environment_to_wit(env),
+            )
+            .map_err(|e| self.classify(e, &mut store, limits))?;
+        let strings = result.map_err(|e| self.rejected(e))?;
+        let objects = self.check_output(strings, limits)?;
+        Ok(Rendered { objects, logs: store.data_mut().take_logs() })
+    }
+
+    fn instantiate(&self, limits: &Limits) -> Result<(Store<Host>, bindings::Prototype), Error> {
+        let mut store = Store::new(&self.engine, Host::new(limits));
+        store.limiter(|host| &mut host.limiter);
+        store.set_fuel(limits.get(Limit::Fuel)).map_err(|e| Error::Internal {
+            prototype: self.label.clone(),
+            message: format!("cannot set fuel: {e}"),
+        })?;
+        let instance =
+            self.pre.instantiate(&mut store).map_err(|e| self.classify(e, &mut store, limits))?;
+        Ok((store, instance))
+    }
+
+    /// Turn a wasmtime error from instantiating or calling into the error the user sees.
+    fn classify(&self, error: wasmtime::Error, store: &mut Store<Host>, limits: &Limits) -> Error {
+        let limit =
+            |limit| Error::Limit { prototype: self.label.clone(), limit, value: limits.get(limit) };
+        if let Some(LimitExceeded(which)) = error.downcast_ref::<LimitExceeded>() {
+            return limit(*which);
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => return limit(Limit::Fuel),
+            Some(Trap::StackOverflow) => return limit(Limit::Stack),
+            _ => {}
+        }
+        if store.data().stdio_full() {
+            return limit(Limit::StdioBytes);
+        }
+        let text = format!("{error:#}");
+        for (needle, which) in [
+            ("instance count too high", Limit::Instances),
+            ("table count too high", Limit::Tables),
+            ("memory count too high", Limit::Memories),
+        ] {
+            if text.contains(needle) {
+                return limit(which);
+            }
+        }
+        let mut message = match error.downcast_ref::<Trap>() {
+            Some(trap) => trap.to_string(),
+            None => text,
+        };
+        let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
+        if let Some(at) = stderr.find("panicked at") {
+            message = format!("{message}; {}", stderr[at..].trim_end().replace('\n', " "));
+        }
+        Error::Trap { prototype: self.label.clone(), message }
+    }
+
+    fn rejected(&self, error: bindings::kiln::prototype::types::RenderError) -> Error {
+        use bindings::kiln::prototype::types::RenderError;
+        match error {
+            RenderError::InvalidParam(p) => {
+                Error::Rejected { prototype: self.label.clone(), param: p.name, message: p.message }
+            }
+            RenderError::Failed(message) => {
+                Error::Failed { prototype: self.label.clone(), message }
+            }
+        }
+    }
+
+    fn check_output(
+        &self,
+        strings: Vec<String>,
+        limits: &Limits,
+    ) -> Result<Vec<serde_json::Value>, Error> {
+        let limit =
+            |limit| Error::Limit { prototype: self.label.clone(), limit, value: limits.get(limit) };
+        if strings.len() as u64 > limits.get(Limit::Objects) {
+            return Err(limit(Limit::Objects));
+        }
+        let bytes: u64 = strings.iter().map(|s| s.len() as u64).sum();
+        if bytes > limits.get(Limit::OutputBytes) {
+            return Err(limit(Limit::OutputBytes));
+        }
+        strings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let invalid = |message: String| Error::InvalidObject {
+                    prototype: self.label.clone(),
+                    index: i + 1,
+                    message,
+                };
+                let value: serde_json::Value =
+                    serde_json::from_str(s).map_err(|e| invalid(format!("not JSON: {e}")))?;
+                check_object(&value).map_err(invalid)?;
+                Ok(value)
+            })
+            .collect()
+    }
+}
+
+/// The minimum that makes a JSON value a Kubernetes object.
+fn check_object(value: &serde_json::Value) -> Result<(), String> {
+    let object = value.as_object().ok_or("not a JSON object")?;
+    for field in ["apiVersion", "kind"] {
+        match object.get(field) {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => {}
+            _ => return Err(format!("`{field}` must be a non-empty string")),
+        }
+    }
+    match object.get("metadata") {
+        Some(serde_json::Value::Object(_)) => Ok(()),
+        _ => Err("`metadata` must be an object".into()),
+    }
+}
+
+/// Consistency of a prototype's self-description: the host relies on it for param checks.
+fn check_info(info: &Info) -> Result<(), String> {
+    if !is_dns1123_label(&info.name) {
+        return Err(format!("name `{}` is not a DNS-1123 label", info.name));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &info.params {
+        let valid_name = p.name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid_name {
+            return Err(format!("param name `{}` must be letters, digits, `_` and `-`", p.name));
+        }
+        if !seen.insert(p.name.as_str()) {
+            return Err(format!("param `{}` is declared twice", p.name));
+        }
+        if p.required && p.default.is_some() {
+            return Err(format!("param `{}` is required but has a default", p.name));
+        }
+        if let Some(default) = &p.default
+            && default.param_type() != p.ty
+        {
+            return Err(format!(
+                "default of param `{}` is {} but the param is {}",
+                p.name,
+                default.param_type(),
+                p.ty
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `name` is a DNS-1123 label.
+pub fn is_dns1123_label(name: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| alnum(c) || c == '-')
+        && name.starts_with(alnum)
+        && name.ends_with(alnum)
+}

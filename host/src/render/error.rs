@@ -1,0 +1,117 @@
+//! What can go wrong running a prototype, in three classes kept apart: the prototype rejected
+//! its params (the user's to fix), the prototype broke or hit a limit, or Kiln itself failed.
+
+use super::limits::Limit;
+use crate::prototype::ParamError;
+
+/// An error from loading or running a prototype. Every variant names the prototype.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file is not a Wasm component Kiln can compile.
+    #[error("cannot compile prototype `{prototype}`: {message}")]
+    Compile {
+        /// The prototype (its file name or name).
+        prototype: String,
+        /// wasmtime's explanation.
+        message: String,
+    },
+    /// The component imports something the sandbox does not offer.
+    #[error("prototype `{prototype}` imports `{import}`, which Kiln does not provide: {reason}")]
+    DeniedImport {
+        /// The prototype.
+        prototype: String,
+        /// The import, e.g. `wasi:sockets/tcp@0.2.0`.
+        import: String,
+        /// Why it is not offered.
+        reason: &'static str,
+    },
+    /// The component does not implement the `kiln:prototype` world.
+    #[error("prototype `{prototype}` does not implement the kiln:prototype world: {message}")]
+    NotAPrototype {
+        /// The prototype.
+        prototype: String,
+        /// What is missing or mistyped.
+        message: String,
+    },
+    /// The prototype hit one of the user's limits.
+    #[error("prototype `{prototype}` exceeded its `{limit}` limit of {value} {}", limit.what())]
+    Limit {
+        /// The prototype.
+        prototype: String,
+        /// The limit.
+        limit: Limit,
+        /// Its value in this render.
+        value: u64,
+    },
+    /// The prototype trapped (a panic, an unreachable, a bad memory access).
+    #[error("prototype `{prototype}` crashed: {message}")]
+    Trap {
+        /// The prototype.
+        prototype: String,
+        /// The trap and, when the guest printed one, its panic message.
+        message: String,
+    },
+    /// The prototype's self-description is inconsistent.
+    #[error("prototype `{prototype}` describes itself incorrectly: {message}")]
+    BadInfo {
+        /// The prototype.
+        prototype: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Params that do not fit the prototype's description, found before it ran.
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// The prototype refused a param's value.
+    #[error("prototype `{prototype}` rejected param `{param}`: {message}")]
+    Rejected {
+        /// The prototype.
+        prototype: String,
+        /// The param it names.
+        param: String,
+        /// Why.
+        message: String,
+    },
+    /// The prototype failed for a reason of its own.
+    #[error("prototype `{prototype}` failed: {message}")]
+    Failed {
+        /// The prototype.
+        prototype: String,
+        /// Its message.
+        message: String,
+    },
+    /// The prototype returned something that is not a Kubernetes object.
+    #[error("prototype `{prototype}` returned an invalid object (#{index}): {message}")]
+    InvalidObject {
+        /// The prototype.
+        prototype: String,
+        /// The object's position in the output, from 1.
+        index: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Kiln failed, not the prototype.
+    #[error("internal error running prototype `{prototype}`: {message}")]
+    Internal {
+        /// The prototype.
+        prototype: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+impl Error {
+    /// A hint for the user, where one helps.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Limit { limit, .. } => Some(limit.hint()),
+            Error::DeniedImport { .. } => Some(
+                "prototypes run deny-by-default; build the component without that interface \
+                 (for JavaScript, disable the WASI features it pulls in)"
+                    .into(),
+            ),
+            Error::Param(err) => err.hint(),
+            _ => None,
+        }
+    }
+}

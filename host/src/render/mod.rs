@@ -1,0 +1,16 @@
+//! Running prototypes: the only module that touches wasmtime. One [`Engine`] per process loads
+//! prototypes (compiled code cached on disk), and each call runs in a fresh store that grants
+//! nothing and is bounded by the user's [`Limits`].
+
+mod bindings;
+mod cache;
+mod engine;
+mod error;
+mod limits;
+mod sandbox;
+
+pub use cache::Cache;
+pub use engine::{CodeSource, Engine, EngineOptions, Prototype, Rendered, is_dns1123_label};
+pub use error::Error;
+pub use limits::{Limit, Limits};
+pub use sandbox::{FIXED_TIME_SECS, LogLevel, LogLine};

@@ -1,0 +1,69 @@
+//! The compiled-code cache: a second load comes from disk, and a corrupt or foreign entry is
+//! rebuilt rather than trusted.
+
+use kiln::render::{CodeSource, Engine, EngineOptions};
+use kiln_guest_artifacts::TF_SERVING;
+
+use crate::common::{fs_read, render, strings};
+
+fn engine_with_cache(dir: &std::path::Path) -> Engine {
+    Engine::new(EngineOptions { cache_dir: Some(dir.to_path_buf()), ..Default::default() }).unwrap()
+}
+
+fn cached_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+}
+
+fn load_and_render(engine: &Engine) -> CodeSource {
+    let mut prototype = engine.load("tf-serving", &fs_read(TF_SERVING)).unwrap();
+    let info = prototype.describe(&Default::default()).unwrap();
+    let params = strings(&[("name", "m"), ("modelPath", "gs://b/m")]);
+    render(&prototype, &info, "m", &params).expect("renders from whatever code was loaded");
+    prototype.code_source()
+}
+
+#[test]
+fn second_load_is_served_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(load_and_render(&engine_with_cache(dir.path())), CodeSource::Compiled);
+    assert_eq!(cached_files(dir.path()).len(), 1);
+    let engine = engine_with_cache(dir.path());
+    assert_eq!(load_and_render(&engine), CodeSource::Cached);
+    assert!(engine.take_notes().is_empty());
+}
+
+#[test]
+fn corrupt_and_foreign_entries_are_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    load_and_render(&engine_with_cache(dir.path()));
+    let entry = cached_files(dir.path()).pop().unwrap();
+    let good = std::fs::read(&entry).unwrap();
+
+    let mut corrupt = good.clone();
+    let middle = corrupt.len() / 2;
+    corrupt[middle] ^= 0xff;
+    let truncated = good[..good.len() / 3].to_vec();
+    let foreign = fs_read(TF_SERVING); // a real wasm file, but not Kiln's compiled code
+
+    for (what, bytes) in [("corrupt", corrupt), ("truncated", truncated), ("foreign", foreign)] {
+        std::fs::write(&entry, bytes).unwrap();
+        let engine = engine_with_cache(dir.path());
+        assert_eq!(load_and_render(&engine), CodeSource::Compiled, "{what} entry rebuilt");
+        let notes = engine.take_notes();
+        assert!(notes.iter().any(|n| n.contains("rebuilding cached code")), "{what}: {notes:?}");
+        assert_eq!(std::fs::read(&entry).unwrap(), good, "{what} entry replaced by good code");
+    }
+}
+
+#[test]
+fn an_unwritable_cache_is_a_note_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "").unwrap();
+    let engine = engine_with_cache(&file);
+    assert_eq!(load_and_render(&engine), CodeSource::Compiled);
+    let notes = engine.take_notes();
+    assert!(notes.iter().any(|n| n.contains("cannot cache compiled code")), "{notes:?}");
+}

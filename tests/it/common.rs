@@ -1,0 +1,70 @@
+//! Helpers shared by the integration tests.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use kiln::prototype::{Environment, Info, ParamValue, Params};
+use kiln::render::{Engine, EngineOptions, Error, Limits, Prototype, Rendered};
+
+/// An engine that compiles without a cache, so tests do not depend on each other.
+pub fn engine() -> Engine {
+    Engine::new(EngineOptions { cache_dir: None, ..Default::default() }).expect("engine")
+}
+
+/// Load and describe the guest at `path`.
+pub fn load(engine: &Engine, path: &str) -> (Prototype, Info) {
+    let wasm = fs_read(path);
+    let mut prototype = engine.load(label(path), &wasm).expect("load");
+    let info = prototype.describe(&Limits::default()).expect("describe");
+    (prototype, info)
+}
+
+fn label(path: &str) -> &str {
+    Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("guest")
+}
+
+/// Read a guest's wasm, failing with a hint when it was not built.
+pub fn fs_read(path: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| {
+        panic!("cannot read guest {path}: {e}; it is built by kiln-guest-artifacts (`cargo build -p kiln-guest-artifacts`)")
+    })
+}
+
+/// String params from pairs.
+pub fn strings(pairs: &[(&str, &str)]) -> Params {
+    pairs.iter().map(|(k, v)| (k.to_string(), ParamValue::String(v.to_string()))).collect()
+}
+
+/// Render with default limits in the preview environment (namespace `default`).
+pub fn render(
+    prototype: &Prototype,
+    info: &Info,
+    component: &str,
+    params: &Params,
+) -> Result<Rendered, Error> {
+    prototype.generate(
+        info,
+        component,
+        params,
+        &Environment::preview("default"),
+        &Limits::default(),
+    )
+}
+
+/// Run the `kiln` binary with `args`, in `dir`, with its cache in `cache`.
+pub fn kiln(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kiln-under-test"))
+        .args(args)
+        .env("KILN_CACHE_DIR", cache)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run kiln")
+}
+
+/// stdout and stderr of a run, as text.
+pub fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

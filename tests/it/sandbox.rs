@@ -1,0 +1,153 @@
+//! The sandbox holds: a hostile guest is stopped at each limit with an error that names the
+//! prototype and the limit, and sees no files, environment, clock or real randomness.
+
+use kiln::prototype::{ParamError, ParamValue, Params};
+use kiln::render::{Error, FIXED_TIME_SECS, Limit, Limits, LogLevel, Rendered};
+use kiln_guest_artifacts::HOSTILE;
+
+use crate::common::{engine, load};
+
+fn attack(name: &str, size: i64, limits: &Limits) -> Result<Rendered, Error> {
+    let (prototype, info) = load(&engine(), HOSTILE);
+    let params = Params::from([
+        ("attack".to_string(), ParamValue::String(name.into())),
+        ("size".to_string(), ParamValue::Integer(size)),
+    ]);
+    let env = kiln::prototype::Environment::preview("default");
+    prototype.generate(&info, "evil", &params, &env, limits)
+}
+
+fn assert_limit(result: Result<Rendered, Error>, expected: Limit) {
+    match result {
+        Err(err @ Error::Limit { .. }) => {
+            let Error::Limit { prototype, limit, .. } = &err else { unreachable!() };
+            assert_eq!(prototype, "hostile");
+            assert_eq!(*limit, expected, "{err}");
+            assert!(err.to_string().contains(&format!("`{expected}` limit")), "{err}");
+            let hint = err.hint().expect("limits come with a hint");
+            assert!(hint.contains(&format!("--limit {expected}=")), "{hint}");
+        }
+        other => panic!("expected the `{expected}` limit, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_infinite_loop_runs_out_of_fuel() {
+    assert_limit(attack("loop", 0, &Limits::default()), Limit::Fuel);
+}
+
+#[test]
+fn deep_recursion_hits_the_stack_limit() {
+    assert_limit(attack("recursion", 100_000_000, &Limits::default()), Limit::Stack);
+}
+
+#[test]
+fn a_memory_bomb_hits_the_memory_limit() {
+    assert_limit(attack("memory", 0, &Limits::default()), Limit::Memory);
+}
+
+#[test]
+fn oversized_output_hits_the_output_limit() {
+    let mut limits = Limits::default();
+    limits.set(Limit::OutputBytes, 1 << 20);
+    assert_limit(attack("output", 2 << 20, &limits), Limit::OutputBytes);
+    assert!(attack("output", 1 << 19, &limits).is_ok(), "under the limit renders");
+}
+
+#[test]
+fn too_many_objects_hit_the_object_limit() {
+    let mut limits = Limits::default();
+    limits.set(Limit::Objects, 100);
+    assert_limit(attack("objects", 101, &limits), Limit::Objects);
+    assert_eq!(attack("objects", 100, &limits).unwrap().objects.len(), 100);
+}
+
+#[test]
+fn flooding_stdout_hits_the_stdio_limit() {
+    assert_limit(attack("stdout-flood", 10_000, &Limits::default()), Limit::StdioBytes);
+}
+
+#[test]
+fn a_panic_is_a_crash_with_its_message() {
+    match attack("trap", 0, &Limits::default()) {
+        Err(Error::Trap { prototype, message }) => {
+            assert_eq!(prototype, "hostile");
+            assert!(message.contains("panicked on purpose"), "{message}");
+        }
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn files_cannot_be_read() {
+    match attack("read-file", 0, &Limits::default()) {
+        Err(Error::Failed { message, .. }) => {
+            assert!(message.starts_with("cannot read /etc/passwd"), "{message}");
+        }
+        other => panic!("expected the read to fail inside the guest, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_guest_sees_no_environment_a_fixed_clock_and_seeded_randomness() {
+    let probe = || attack("probe", 0, &Limits::default()).unwrap();
+    let first = probe();
+    let data = &first.objects[0]["data"];
+    assert_eq!(data["env"], "0", "no environment variables");
+    assert_eq!(data["args"], "0", "no arguments");
+    assert_eq!(data["now"], FIXED_TIME_SECS.to_string(), "fixed clock");
+    assert!(data["readDir"].as_str().unwrap().starts_with("Err"), "no preopened dirs: {data}");
+    assert_eq!(probe().objects, first.objects, "randomness is seeded: same every run");
+    assert!(
+        first.logs.iter().any(|l| l.level == LogLevel::Warn && l.message == "probe ran for evil"),
+        "stderr is captured as log lines: {:?}",
+        first.logs
+    );
+}
+
+#[test]
+fn log_floods_are_truncated_not_fatal() {
+    let rendered = attack("log-flood", 10_000, &Limits::default()).unwrap();
+    let kept: usize = rendered.logs.iter().map(|l| l.message.len()).sum();
+    assert!(kept < (64 << 10) + 200, "kept {kept} bytes");
+    let last = rendered.logs.last().unwrap();
+    assert!(last.message.contains("more log lines dropped"), "{}", last.message);
+}
+
+#[test]
+fn non_objects_are_refused() {
+    match attack("bad-json", 0, &Limits::default()) {
+        Err(Error::InvalidObject { index, message, .. }) => {
+            assert_eq!(index, 1);
+            assert_eq!(message, "not a JSON object");
+        }
+        other => panic!("expected an invalid object, got {other:?}"),
+    }
+}
+
+#[test]
+fn params_are_checked_before_any_guest_code_runs() {
+    let (prototype, info) = load(&engine(), HOSTILE);
+    let env = kiln::prototype::Environment::preview("default");
+    // Were the guest to run with attack=loop it would burn its fuel: the error proves it did not.
+    let typo = Params::from([
+        ("attack".to_string(), ParamValue::String("loop".into())),
+        ("sise".to_string(), ParamValue::Integer(1)),
+    ]);
+    match prototype.generate(&info, "evil", &typo, &env, &Limits::default()) {
+        Err(Error::Param(ParamError::Unknown { name, suggestion, .. })) => {
+            assert_eq!(name, "sise");
+            assert_eq!(suggestion.as_deref(), Some("size"));
+        }
+        other => panic!("expected an unknown param, got {other:?}"),
+    }
+    let wrong_type = Params::from([
+        ("attack".to_string(), ParamValue::String("loop".into())),
+        ("size".to_string(), ParamValue::String("big".into())),
+    ]);
+    let err = prototype.generate(&info, "evil", &wrong_type, &env, &Limits::default()).unwrap_err();
+    assert_eq!(err.to_string(), "param `size` expects an integer, got a string");
+    let err =
+        prototype.generate(&info, "evil", &Params::new(), &env, &Limits::default()).unwrap_err();
+    assert_eq!(err.to_string(), "missing required param `attack` for prototype `hostile`");
+}
