@@ -68,6 +68,27 @@ fn flooding_stdout_hits_the_stdio_limit() {
 }
 
 #[test]
+fn sleeping_returns_at_once_instead_of_blocking_the_host() {
+    let started = std::time::Instant::now();
+    let rendered = attack("sleep", 3600, &Limits::default()).unwrap();
+    assert_eq!(rendered.objects[0]["metadata"]["name"], "rested");
+    // An hour-long sleep that blocked would hang the test run; this bound is generous.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn waiting_for_the_clock_to_move_burns_fuel() {
+    assert_limit(attack("wait-for-time", 1, &Limits::default()), Limit::Fuel);
+}
+
+#[test]
+fn the_wall_clock_backstop_names_the_time_limit() {
+    let mut limits = Limits::default();
+    limits.set(Limit::Fuel, u64::MAX).set(Limit::TimeMs, 200);
+    assert_limit(attack("loop", 0, &limits), Limit::TimeMs);
+}
+
+#[test]
 fn a_panic_is_a_crash_with_its_message() {
     match attack("trap", 0, &Limits::default()) {
         Err(Error::Trap { prototype, message }) => {

@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Store, Trap};
+use wasmtime::{CallHook, Store, StoreContextMut, Trap};
 
 use super::Error;
 use super::bindings::{self, PrototypePre};
 use super::cache::{Cache, Lookup};
 use super::limits::{Limit, Limits};
-use super::sandbox::{Host, LimitExceeded, LogLine, import_denied};
+use super::sandbox::{Host, LimitExceeded, LogLine, import_denied, no_sleeping};
 use crate::prototype::{self, Environment, Info, Params};
 
 /// How the process-wide engine is set up.
@@ -84,11 +84,14 @@ impl Engine {
         config
             .wasm_component_model(true)
             .consume_fuel(true)
+            .epoch_interruption(true)
             .max_wasm_stack(options.max_stack)
             .cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = wasmtime::Engine::new(&config).map_err(internal)?;
+        start_ticker(&engine);
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(internal)?;
+        no_sleeping(&mut linker).map_err(internal)?;
         bindings::Prototype::add_to_linker::<_, wasmtime::component::HasSelf<Host>>(
             &mut linker,
             |host| host,
@@ -200,6 +203,12 @@ impl Prototype {
         self.source
     }
 
+    /// Instantiate the prototype once and drop the instance: what every call pays before the
+    /// guest runs. For benchmarks and health checks.
+    pub fn instantiate_only(&self, limits: &Limits) -> Result<(), Error> {
+        self.instantiate(limits).map(drop)
+    }
+
     /// Ask the prototype to describe itself, and check the description is consistent.
     pub fn describe(&mut self, limits: &Limits) -> Result<Info, Error> {
         let (mut store, instance) = self.instantiate(limits)?;
@@ -241,6 +250,9 @@ impl Prototype {
     fn instantiate(&self, limits: &Limits) -> Result<(Store<Host>, bindings::Prototype), Error> {
         let mut store = Store::new(&self.engine, Host::new(limits));
         store.limiter(|host| &mut host.limiter);
+        store.call_hook(charge_host_calls);
+        store.set_epoch_deadline(limits.get(Limit::TimeMs).div_ceil(TICK.as_millis() as u64));
+        store.epoch_deadline_trap();
         store.set_fuel(limits.get(Limit::Fuel)).map_err(|e| Error::Internal {
             prototype: self.label.clone(),
             message: format!("cannot set fuel: {e}"),
@@ -260,6 +272,7 @@ impl Prototype {
         match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => return limit(Limit::Fuel),
             Some(Trap::StackOverflow) => return limit(Limit::Stack),
+            Some(Trap::Interrupt) => return limit(Limit::TimeMs),
             _ => {}
         }
         if store.data().stdio_full() {
@@ -330,6 +343,37 @@ impl Prototype {
     }
 }
 
+/// How often the engine's epoch advances: the resolution of the `time-ms` limit.
+const TICK: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Fuel charged for each call into the host. Fuel only counts Wasm instructions, so without
+/// this a guest looping over cheap-for-it host calls (polls, clock reads) would run for minutes
+/// on a budget meant for seconds. A fixed charge keeps the count deterministic.
+const HOST_CALL_FUEL: u64 = 50_000;
+
+fn charge_host_calls(mut store: StoreContextMut<'_, Host>, hook: CallHook) -> wasmtime::Result<()> {
+    if matches!(hook, CallHook::CallingHost) {
+        let fuel = store.get_fuel()?;
+        if fuel < HOST_CALL_FUEL {
+            return Err(Trap::OutOfFuel.into());
+        }
+        store.set_fuel(fuel - HOST_CALL_FUEL)?;
+    }
+    Ok(())
+}
+
+/// Advance `engine`'s epoch every [`TICK`] until the engine is dropped.
+fn start_ticker(engine: &wasmtime::Engine) {
+    let weak = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(TICK);
+        }
+    });
+}
+
 /// The minimum that makes a JSON value a Kubernetes object.
 fn check_object(value: &serde_json::Value) -> Result<(), String> {
     let object = value.as_object().ok_or("not a JSON object")?;
@@ -347,7 +391,7 @@ fn check_object(value: &serde_json::Value) -> Result<(), String> {
 
 /// Consistency of a prototype's self-description: the host relies on it for param checks.
 fn check_info(info: &Info) -> Result<(), String> {
-    if !is_dns1123_label(&info.name) {
+    if !crate::names::is_dns1123_label(&info.name) {
         return Err(format!("name `{}` is not a DNS-1123 label", info.name));
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -375,14 +419,4 @@ fn check_info(info: &Info) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Whether `name` is a DNS-1123 label.
-pub fn is_dns1123_label(name: &str) -> bool {
-    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    !name.is_empty()
-        && name.len() <= 63
-        && name.chars().all(|c| alnum(c) || c == '-')
-        && name.starts_with(alnum)
-        && name.ends_with(alnum)
 }

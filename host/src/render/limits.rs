@@ -10,6 +10,8 @@ pub enum Limit {
     /// Units of Wasm work (fuel), counted over instantiation and the call. Deterministic:
     /// the same render takes the same fuel on any machine.
     Fuel,
+    /// Wall-clock milliseconds for one call: a backstop for what fuel does not count.
+    TimeMs,
     /// Bytes of linear memory per instance.
     Memory,
     /// Elements per table.
@@ -34,8 +36,9 @@ pub enum Limit {
 
 impl Limit {
     /// All limits, in the order `--help` lists them.
-    pub const ALL: [Limit; 11] = [
+    pub const ALL: [Limit; 12] = [
         Limit::Fuel,
+        Limit::TimeMs,
         Limit::Memory,
         Limit::TableElements,
         Limit::Instances,
@@ -52,6 +55,7 @@ impl Limit {
     pub fn name(self) -> &'static str {
         match self {
             Limit::Fuel => "fuel",
+            Limit::TimeMs => "time-ms",
             Limit::Memory => "memory",
             Limit::TableElements => "table-elements",
             Limit::Instances => "instances",
@@ -69,6 +73,7 @@ impl Limit {
     pub fn what(self) -> &'static str {
         match self {
             Limit::Fuel => "units of Wasm work",
+            Limit::TimeMs => "milliseconds",
             Limit::Memory => "bytes of memory",
             Limit::TableElements => "table elements",
             Limit::Instances => "core instances",
@@ -121,6 +126,7 @@ impl Default for Limits {
         let mut limits = Limits { values: [0; Limit::ALL.len()] };
         for (limit, value) in [
             (Limit::Fuel, 2_000_000_000),
+            (Limit::TimeMs, 30_000),
             (Limit::Memory, 256 << 20),
             (Limit::TableElements, 1_000_000),
             (Limit::Instances, 64),
@@ -203,7 +209,7 @@ mod tests {
     #[test]
     fn bad_settings_say_what_is_wrong() {
         let mut limits = Limits::default();
-        assert!(limits.apply("memroy=1").unwrap_err().contains("known limits: fuel, memory"));
+        assert!(limits.apply("memroy=1").unwrap_err().contains("known limits: fuel, time-ms, memory"));
         assert_eq!(limits.apply("memory").unwrap_err(), "expected `NAME=VALUE`, got `memory`");
         assert_eq!(
             limits.apply("fuel=1.5").unwrap_err(),

@@ -10,7 +10,7 @@ mod limits;
 mod sandbox;
 
 pub use cache::Cache;
-pub use engine::{CodeSource, Engine, EngineOptions, Prototype, Rendered, is_dns1123_label};
+pub use engine::{CodeSource, Engine, EngineOptions, Prototype, Rendered};
 pub use error::Error;
 pub use limits::{Limit, Limits};
 pub use sandbox::{FIXED_TIME_SECS, LogLevel, LogLine};

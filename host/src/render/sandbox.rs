@@ -3,9 +3,10 @@
 //! resource limiter. Nothing here outlives one render.
 
 use rand::SeedableRng;
-use wasmtime::ResourceLimiter;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{ResourceLimiter, StoreContextMut};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::p2::{Pollable, subscribe};
 use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
@@ -171,6 +172,35 @@ impl log::Host for Host {
 }
 
 impl super::bindings::kiln::prototype::types::Host for Host {}
+
+/// The WASI monotonic clock whose subscriptions [`no_sleeping`] replaces.
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// Make every clock subscription ready at once. WASI's own implementation sleeps for real,
+/// which would let a guest block the host for as long as it likes without using any fuel;
+/// with the clock stopped, time passes for nobody, and a guest that waits for it in a loop
+/// burns its fuel instead.
+pub fn no_sleeping(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    for name in ["subscribe-duration", "subscribe-instant"] {
+        clock.func_wrap(name, |mut store: StoreContextMut<'_, Host>, (_,): (u64,)| {
+            let table = &mut store.data_mut().table;
+            let ready = table.push(Ready)?;
+            Ok((subscribe(table, ready)?,))
+        })?;
+    }
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// A pollable that is always ready.
+struct Ready;
+
+#[async_trait::async_trait]
+impl Pollable for Ready {
+    async fn ready(&mut self) {}
+}
 
 /// A clock stopped at [`FIXED_TIME_SECS`].
 struct FixedClock;

@@ -46,6 +46,17 @@ impl Prototype for Hostile {
                 }
                 Ok(vec![])
             }
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(size as u64));
+                Ok(vec![config_map("rested", "")])
+            }
+            "wait-for-time" => {
+                let start = std::time::Instant::now();
+                while start.elapsed().as_secs() < size as u64 {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Ok(vec![config_map("waited", "")])
+            }
             "bad-json" => Ok(vec![json!("not an object")]),
             "reject" => Err(Error::param("size", "is never right")),
             other => Err(Error::param("attack", format!("unknown attack `{other}`"))),
