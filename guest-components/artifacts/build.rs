@@ -44,6 +44,7 @@ fn main() {
     let out = target_dir.join(TARGET).join("release");
     let mut consts = String::new();
     let mut all = Vec::new();
+    let mut embedded = Vec::new();
     for dir in GUEST_DIRS {
         for crate_dir in sorted_dirs(&guests.join(dir)) {
             let name = crate_dir
@@ -60,6 +61,10 @@ fn main() {
                 wasm.display().to_string()
             ));
             all.push(format!("({name:?}, {ident})"));
+            if *dir == "prototypes" {
+                embedded
+                    .push(format!("({name:?}, include_bytes!({:?}))", wasm.display().to_string()));
+            }
             println!("cargo:rerun-if-changed={}", wasm.display());
             println!("cargo:rerun-if-changed={}", crate_dir.display());
         }
@@ -67,6 +72,11 @@ fn main() {
     consts.push_str(&format!(
         "/// Every guest: (crate name, path of its `.wasm`).\npub const ALL: &[(&str, &str)] = &[{}];\n",
         all.join(", ")
+    ));
+    consts.push_str(&format!(
+        "/// The Kubeflow prototypes' wasm, embedded: (crate name, bytes).\n\
+         pub const PROTOTYPES: &[(&str, &[u8])] = &[{}];\n",
+        embedded.join(", ")
     ));
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
     std::fs::write(out_dir.join("guests.rs"), consts).expect("cannot write guests.rs");

@@ -4,7 +4,11 @@
 //! output.
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod cli;
 pub mod manifest;
+pub mod names;
+pub mod pipeline;
 pub mod prototype;
+pub mod registry;
 pub mod render;

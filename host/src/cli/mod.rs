@@ -1,9 +1,18 @@
 //! The command line: one module per noun, one file per verb. Each verb resolves its arguments
 //! and calls the library; nothing here renders, validates or talks to a cluster itself.
 
+mod completions;
+mod component;
+mod env;
+mod generate;
+mod init;
+mod param;
 mod params;
+mod pkg;
 mod printer;
 mod prototype;
+mod show;
+mod table;
 
 use std::process::ExitCode;
 
@@ -11,6 +20,8 @@ use clap::{Parser, Subcommand};
 
 pub use printer::{Printer, Verbosity};
 
+use crate::app::{App, AppError};
+use crate::pipeline;
 use crate::prototype::ParamError;
 use crate::render::{self, Engine, EngineOptions, Limit, Limits};
 
@@ -36,9 +47,29 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create an app.
+    Init(init::Args),
+    /// Manage environments: where and how components are deployed.
+    #[command(subcommand)]
+    Env(env::Command),
+    /// Install and list packages of prototypes.
+    #[command(subcommand)]
+    Pkg(pkg::Command),
     /// Inspect and try prototypes.
     #[command(subcommand)]
     Prototype(prototype::Command),
+    /// Add a component: a prototype instantiated with params.
+    Generate(generate::Args),
+    /// List and remove components.
+    #[command(subcommand)]
+    Component(component::Command),
+    /// Set, list and compare params.
+    #[command(subcommand)]
+    Param(param::Command),
+    /// Print an environment's objects.
+    Show(show::Args),
+    /// Print a shell completion script.
+    Completions(completions::Args),
 }
 
 impl Cli {
@@ -68,7 +99,15 @@ pub fn main() -> ExitCode {
 /// Run a parsed command line.
 pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Init(args) => init::run(args, printer),
+        Command::Env(command) => command.run(printer),
+        Command::Pkg(command) => command.run(printer),
         Command::Prototype(command) => command.run(printer),
+        Command::Generate(args) => generate::run(args, printer),
+        Command::Component(command) => command.run(printer),
+        Command::Param(command) => command.run(printer),
+        Command::Show(args) => show::run(args, printer),
+        Command::Completions(args) => completions::run(args, printer),
     }
 }
 
@@ -78,18 +117,29 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
         .filter_map(|cause| {
             if let Some(err) = cause.downcast_ref::<render::Error>() {
                 err.hint()
+            } else if let Some(err) = cause.downcast_ref::<ParamError>() {
+                err.hint()
+            } else if let Some(err) = cause.downcast_ref::<AppError>() {
+                err.hint()
             } else {
-                cause.downcast_ref::<ParamError>().and_then(ParamError::hint)
+                cause.downcast_ref::<pipeline::Error>().and_then(pipeline::Error::hint)
             }
         })
-        .collect()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold(Vec::new(), |mut hints, hint| {
+            if !hints.contains(&hint) {
+                hints.push(hint);
+            }
+            hints
+        })
 }
 
 /// How a prototype runs: limits and the compiled-code cache. Shared by every verb that runs one.
 #[derive(Debug, Clone, clap::Args)]
 struct RunArgs {
     /// Raise or lower a sandbox limit, e.g. `--limit memory=512MiB`, `--limit fuel=5e9`
-    /// (limits: fuel, memory, table-elements, instances, tables, memories, output-bytes,
+    /// (limits: fuel, time-ms, memory, table-elements, instances, tables, memories, output-bytes,
     /// objects, log-bytes, stdio-bytes, stack).
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     limits: Vec<String>,
@@ -122,4 +172,9 @@ fn flush_notes(engine: &Engine, printer: &Printer) {
     for note in engine.take_notes() {
         printer.note(&note);
     }
+}
+
+/// The app in the current directory or a parent.
+fn open_app() -> anyhow::Result<App> {
+    Ok(App::find(&std::env::current_dir()?)?)
 }

@@ -5,7 +5,7 @@ mod params;
 
 use std::collections::BTreeMap;
 
-pub use params::{ParamError, resolve};
+pub use params::{ParamError, resolve, suggest};
 
 /// The type of a param, as the prototype declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

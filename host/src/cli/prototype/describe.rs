@@ -1,6 +1,5 @@
 //! `kiln prototype describe FILE.wasm`: what a prototype is, takes and asks for.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::{Printer, RunArgs, params};
@@ -9,8 +8,8 @@ use crate::prototype::Info;
 /// Show a prototype's description, params and permissions.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The prototype's `.wasm` file.
-    file: PathBuf,
+    /// The prototype: a `.wasm` file, or an installed prototype's name.
+    prototype: String,
     /// Print the description as JSON.
     #[arg(long)]
     json: bool,
@@ -20,7 +19,7 @@ pub struct Args {
 
 /// Run `kiln prototype describe`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let loaded = super::load(&args.file, &args.run, printer)?;
+    let loaded = super::load(&args.prototype, &args.run, printer)?;
     let text = if args.json {
         let mut json =
             serde_json::to_string_pretty(&to_json(&loaded.info, loaded.prototype.digest()))?;

@@ -1,6 +1,7 @@
 //! `kiln prototype ...`: look at and try prototypes.
 
 mod describe;
+mod list;
 mod preview;
 
 use std::path::Path;
@@ -19,6 +20,10 @@ pub enum Command {
     Describe(describe::Args),
     /// Render a prototype with params and print the objects, outside any app.
     Preview(preview::Args),
+    /// List the app's installed prototypes.
+    List(list::Args),
+    /// Find installed prototypes whose name or description contains TEXT.
+    Search(list::SearchArgs),
 }
 
 impl Command {
@@ -27,6 +32,8 @@ impl Command {
         match self {
             Command::Describe(args) => describe::run(args, printer),
             Command::Preview(args) => preview::run(args, printer),
+            Command::List(args) => list::run(args, printer),
+            Command::Search(args) => list::search(args, printer),
         }
     }
 }
@@ -38,18 +45,32 @@ struct Loaded {
     limits: Limits,
 }
 
-fn load(file: &Path, run: &RunArgs, printer: &Printer) -> anyhow::Result<Loaded> {
+/// Read a prototype named on the command line: a `.wasm` file, or an installed prototype of
+/// the app in the current directory (full or unambiguous short name). Returns the label for
+/// messages and the verified wasm.
+pub(crate) fn read(target: &str) -> anyhow::Result<(String, Vec<u8>)> {
+    let path = Path::new(target);
+    if target.ends_with(".wasm") || path.is_file() {
+        let label = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        return Ok((label, fs_err::read(path)?));
+    }
+    let app = crate::cli::open_app().context(format!(
+        "`{target}` is not a .wasm file, and installed prototypes are looked up in an app"
+    ))?;
+    let installed = app.find_prototype(target)?;
+    let wasm = app.read_prototype(&installed)?;
+    Ok((installed.reference(), wasm))
+}
+
+fn load(target: &str, run: &RunArgs, printer: &Printer) -> anyhow::Result<Loaded> {
     let limits = run.limits()?;
     let engine = run.engine(&limits)?;
-    let wasm = fs_err::read(file)?;
-    let label = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let (label, wasm) = read(target)?;
     let started = std::time::Instant::now();
-    let mut prototype = engine
-        .load(&label, &wasm)
-        .with_context(|| format!("cannot load prototype from {}", file.display()))?;
+    let mut prototype =
+        engine.load(&label, &wasm).with_context(|| format!("cannot load prototype `{target}`"))?;
     printer.detail(&format!(
-        "loaded {} ({}, {:?} code) in {:.1?}",
-        file.display(),
+        "loaded {target} ({}, {:?} code) in {:.1?}",
         prototype.digest(),
         prototype.code_source(),
         started.elapsed()

@@ -1,7 +1,6 @@
 //! `kiln prototype preview FILE.wasm --param=value...`: render a prototype outside any app and
 //! print its objects.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::params::{self, ParamArgs};
@@ -11,7 +10,7 @@ use crate::prototype::Environment;
 
 /// Render a prototype with params and print the objects, outside any app.
 ///
-/// Params follow the file, as `--NAME=VALUE` or `--NAME VALUE`; `FILE --help` lists them.
+/// Params follow the prototype, as `--NAME=VALUE` or `--NAME VALUE`; `PROTOTYPE --help` lists them.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Output format.
@@ -25,26 +24,25 @@ pub struct Args {
     component: Option<String>,
     #[command(flatten)]
     run: RunArgs,
-    /// The prototype's `.wasm` file, then its params as `--NAME=VALUE`; everything after the
-    /// file is a param (`FILE --help` lists them).
+    /// The prototype (a `.wasm` file or an installed prototype's name), then its params as
+    /// `--NAME=VALUE`; everything after the prototype is a param (`PROTOTYPE --help` lists them).
     #[arg(
         required = true,
         num_args = 1..,
         trailing_var_arg = true,
         allow_hyphen_values = true,
-        value_name = "FILE [PARAMS]"
+        value_name = "PROTOTYPE [PARAMS]"
     )]
     file_and_params: Vec<String>,
 }
 
 /// Run `kiln prototype preview`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let (file, param_args) = args.file_and_params.split_first().expect("clap requires FILE");
-    let file = PathBuf::from(file);
-    let loaded = super::load(&file, &args.run, printer)?;
+    let (target, param_args) = args.file_and_params.split_first().expect("clap requires one");
+    let loaded = super::load(target, &args.run, printer)?;
     let params = match params::parse(&loaded.info, param_args)? {
         ParamArgs::Help => {
-            let usage = format!("kiln prototype preview {}", file.display());
+            let usage = format!("kiln prototype preview {target}");
             printer.data(&params::help(&loaded.info, &usage))?;
             return Ok(ExitCode::SUCCESS);
         }

@@ -1,4 +1,4 @@
-//! Rendered objects as output: YAML (a multi-document stream kubectl accepts) or JSON (a
+//! Encoding objects as output: YAML (a multi-document stream kubectl accepts) or JSON (a
 //! `v1/List`). Pure functions; byte-identical output for the same objects.
 
 use serde_json::Value;

@@ -1,0 +1,338 @@
+//! The app's hand-edited TOML files as typed values: `kiln.toml`, `components/<name>.toml` and
+//! `environments/<name>.toml`. Reading checks every key and type and reports the file and line;
+//! writing edits the document in place, so the user's comments and ordering survive.
+
+use std::collections::BTreeMap;
+
+use toml_edit::{Document, DocumentMut, Item, Table, Value};
+
+use super::AppError;
+
+/// A param value as written in a file: JSON-shaped, typed later by the prototype's description.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawParam {
+    /// The value.
+    pub value: serde_json::Value,
+    /// Where it was written: `components/web.toml:4`.
+    pub origin: String,
+}
+
+/// Raw params by name.
+pub type RawParams = BTreeMap<String, RawParam>;
+
+/// `kiln.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppFile {
+    /// The app's name.
+    pub name: String,
+    /// The environment commands use when none is given.
+    pub default_environment: Option<String>,
+}
+
+/// `components/<name>.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentFile {
+    /// The prototype it instantiates: `registry/package/prototype`.
+    pub prototype: String,
+    /// The component's params.
+    pub params: RawParams,
+}
+
+/// `environments/<name>.toml`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EnvironmentFile {
+    /// The namespace objects go to by default.
+    pub namespace: String,
+    /// The kubeconfig context to deploy with.
+    pub context: Option<String>,
+    /// The API server URL, when given instead of a context.
+    pub server: Option<String>,
+    /// The target Kubernetes version (`major.minor`).
+    pub kubernetes_version: String,
+    /// Labels for every object.
+    pub labels: BTreeMap<String, String>,
+    /// Params for every component whose prototype declares them.
+    pub params: RawParams,
+    /// Per-component param overrides.
+    pub components: BTreeMap<String, RawParams>,
+}
+
+/// A parsed file with what is needed to point at its lines.
+struct Source<'a> {
+    path: &'a str,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn parse(&self) -> Result<Document<&str>, AppError> {
+        Document::parse(self.text).map_err(|e| AppError::Toml {
+            path: self.path.into(),
+            message: e.to_string().trim_end().to_string(),
+        })
+    }
+
+    fn origin(&self, span: Option<std::ops::Range<usize>>) -> String {
+        match span {
+            Some(span) => {
+                let line = self.text[..span.start.min(self.text.len())].matches('\n').count() + 1;
+                format!("{}:{line}", self.path)
+            }
+            None => self.path.to_string(),
+        }
+    }
+
+    fn error(&self, span: Option<std::ops::Range<usize>>, message: String) -> AppError {
+        AppError::Invalid { location: self.origin(span), message }
+    }
+
+    fn check_keys(&self, table: &Table, allowed: &[&str], what: &str) -> Result<(), AppError> {
+        for (key, item) in table.iter() {
+            if !allowed.contains(&key) {
+                let suggestion = crate::prototype::suggest(key, allowed.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(
+                    self.error(item.span(), format!("unknown key `{key}` in {what}{suggestion}"))
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn string(&self, table: &Table, key: &str) -> Result<Option<String>, AppError> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(Item::Value(Value::String(s))) => Ok(Some(s.value().clone())),
+            Some(item) => Err(self.error(item.span(), format!("`{key}` must be a string"))),
+        }
+    }
+
+    fn table<'d>(&self, table: &'d Table, key: &str) -> Result<Option<&'d Table>, AppError> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(Item::Table(t)) => Ok(Some(t)),
+            Some(item) => Err(self.error(item.span(), format!("`{key}` must be a table"))),
+        }
+    }
+
+    fn params(&self, table: &Table) -> Result<RawParams, AppError> {
+        let mut params = RawParams::new();
+        for (key, item) in table.iter() {
+            let value = match item {
+                Item::Value(v) => to_json(v).map_err(|m| self.error(item.span(), format!("param `{key}`: {m}")))?,
+                _ => return Err(self.error(item.span(), format!("param `{key}` must be a value, not a table (write objects inline: `{key} = {{ a = 1 }}`)"))),
+            };
+            params.insert(key.to_string(), RawParam { value, origin: self.origin(item.span()) });
+        }
+        Ok(params)
+    }
+}
+
+/// Convert a TOML value to JSON. Dates become strings.
+fn to_json(value: &Value) -> Result<serde_json::Value, String> {
+    Ok(match value {
+        Value::String(s) => s.value().as_str().into(),
+        Value::Integer(i) => (*i.value()).into(),
+        Value::Float(f) => serde_json::Number::from_f64(*f.value())
+            .map(serde_json::Value::Number)
+            .ok_or_else(|| format!("{} is not a finite number", f.value()))?,
+        Value::Boolean(b) => (*b.value()).into(),
+        Value::Datetime(d) => d.value().to_string().into(),
+        Value::Array(a) => a.iter().map(to_json).collect::<Result<Vec<_>, _>>()?.into(),
+        Value::InlineTable(t) => t
+            .iter()
+            .map(|(k, v)| Ok((k.to_string(), to_json(v)?)))
+            .collect::<Result<serde_json::Map<_, _>, String>>()?
+            .into(),
+    })
+}
+
+/// Convert JSON to a TOML value for writing. TOML has no null.
+pub fn from_json(value: &serde_json::Value) -> Result<Value, String> {
+    Ok(match value {
+        serde_json::Value::Null => return Err("TOML cannot hold `null`".into()),
+        serde_json::Value::Bool(b) => (*b).into(),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.into(),
+            (None, Some(f)) => f.into(),
+            _ => return Err(format!("{n} does not fit a TOML number")),
+        },
+        serde_json::Value::String(s) => s.as_str().into(),
+        serde_json::Value::Array(items) => {
+            Value::Array(items.iter().map(from_json).collect::<Result<_, _>>()?)
+        }
+        serde_json::Value::Object(map) => {
+            let mut table = toml_edit::InlineTable::new();
+            for (k, v) in map {
+                table.insert(k, from_json(v)?);
+            }
+            Value::InlineTable(table)
+        }
+    })
+}
+
+impl AppFile {
+    /// Parse `kiln.toml`.
+    pub fn parse(path: &str, text: &str) -> Result<Self, AppError> {
+        let src = Source { path, text };
+        let doc = src.parse()?;
+        src.check_keys(doc.as_table(), &["name", "defaultEnvironment", "registries"], "kiln.toml")?;
+        let name = src
+            .string(doc.as_table(), "name")?
+            .ok_or_else(|| src.error(None, "missing `name`".into()))?;
+        Ok(AppFile { name, default_environment: src.string(doc.as_table(), "defaultEnvironment")? })
+    }
+
+    /// A new `kiln.toml`.
+    pub fn render(&self) -> String {
+        let mut doc = DocumentMut::new();
+        doc.decor_mut().set_prefix(
+            "# The Kiln app. Components are in components/, environments in environments/.\n",
+        );
+        doc["name"] = toml_edit::value(&self.name);
+        if let Some(env) = &self.default_environment {
+            doc["defaultEnvironment"] = toml_edit::value(env);
+        }
+        doc.to_string()
+    }
+}
+
+impl ComponentFile {
+    /// Parse `components/<name>.toml`.
+    pub fn parse(path: &str, text: &str) -> Result<Self, AppError> {
+        let src = Source { path, text };
+        let doc = src.parse()?;
+        src.check_keys(doc.as_table(), &["prototype", "params"], "a component")?;
+        let prototype = src
+            .string(doc.as_table(), "prototype")?
+            .ok_or_else(|| src.error(None, "missing `prototype`".into()))?;
+        let params = match src.table(doc.as_table(), "params")? {
+            Some(t) => src.params(t)?,
+            None => RawParams::new(),
+        };
+        Ok(ComponentFile { prototype, params })
+    }
+}
+
+impl EnvironmentFile {
+    /// Parse `environments/<name>.toml`.
+    pub fn parse(path: &str, text: &str) -> Result<Self, AppError> {
+        let src = Source { path, text };
+        let doc = src.parse()?;
+        let root = doc.as_table();
+        src.check_keys(
+            root,
+            &["namespace", "kubernetesVersion", "cluster", "labels", "params", "components"],
+            "an environment",
+        )?;
+        let mut env = EnvironmentFile {
+            namespace: src.string(root, "namespace")?.unwrap_or_else(|| "default".into()),
+            kubernetes_version: src
+                .string(root, "kubernetesVersion")?
+                .unwrap_or_else(|| crate::prototype::DEFAULT_KUBERNETES_VERSION.into()),
+            ..Default::default()
+        };
+        if let Some(cluster) = src.table(root, "cluster")? {
+            src.check_keys(cluster, &["context", "server"], "`[cluster]`")?;
+            env.context = src.string(cluster, "context")?;
+            env.server = src.string(cluster, "server")?;
+        }
+        if let Some(labels) = src.table(root, "labels")? {
+            for (key, _) in labels.iter() {
+                let value = src.string(labels, key)?.unwrap_or_default();
+                env.labels.insert(key.to_string(), value);
+            }
+        }
+        if let Some(params) = src.table(root, "params")? {
+            env.params = src.params(params)?;
+        }
+        if let Some(components) = src.table(root, "components")? {
+            for (name, _) in components.iter() {
+                let table = src.table(components, name)?.expect("iterated key exists");
+                env.components.insert(name.to_string(), src.params(table)?);
+            }
+        }
+        Ok(env)
+    }
+}
+
+/// Parse `text` for editing, reporting errors against `path`.
+pub fn edit(path: &str, text: &str) -> Result<DocumentMut, AppError> {
+    text.parse::<DocumentMut>().map_err(|e| AppError::Toml {
+        path: path.into(),
+        message: e.to_string().trim_end().to_string(),
+    })
+}
+
+/// The table at `keys` in `doc`, created (as a standard table) if missing.
+pub fn table_mut<'d>(doc: &'d mut DocumentMut, keys: &[&str]) -> &'d mut Table {
+    let mut table = doc.as_table_mut();
+    for key in keys {
+        let item = table.entry(key).or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        });
+        if !item.is_table() {
+            *item = Item::Table(Table::new());
+        }
+        table = item.as_table_mut().expect("just made a table");
+    }
+    table.set_implicit(false);
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_reads_every_section() {
+        let text = r#"
+namespace = "kubeflow"
+kubernetesVersion = "1.30"
+[cluster]
+context = "gke"
+[labels]
+team = "ml"
+[params]
+cloud = "gke"
+[components.nfs]
+disks = ["pd1", "pd2"]
+"#;
+        let env = EnvironmentFile::parse("environments/cloud.toml", text).unwrap();
+        assert_eq!(env.namespace, "kubeflow");
+        assert_eq!(env.context.as_deref(), Some("gke"));
+        assert_eq!(env.labels["team"], "ml");
+        assert_eq!(env.params["cloud"].value, "gke");
+        assert_eq!(env.params["cloud"].origin, "environments/cloud.toml:9");
+        assert_eq!(env.components["nfs"]["disks"].value, serde_json::json!(["pd1", "pd2"]));
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let err =
+            EnvironmentFile::parse("environments/a.toml", "namespace = \"x\"\nnamspace = 1\n")
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environments/a.toml:2: unknown key `namspace` in an environment (did you mean `namespace`?)"
+        );
+        let err = ComponentFile::parse("components/web.toml", "prototype = \"a\"\n[params\n")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("components/web.toml: invalid TOML: TOML parse error at line 2"),
+            "{err}"
+        );
+        let err = ComponentFile::parse("components/web.toml", "prototype = 3\n").unwrap_err();
+        assert_eq!(err.to_string(), "components/web.toml:1: `prototype` must be a string");
+    }
+
+    #[test]
+    fn json_round_trips_through_toml_values() {
+        let json = serde_json::json!({"a": [1, 2.5, "x", true], "b": {"c": "d"}});
+        assert_eq!(to_json(&from_json(&json).unwrap()).unwrap(), json);
+        assert!(from_json(&serde_json::Value::Null).is_err());
+    }
+}

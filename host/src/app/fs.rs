@@ -1,0 +1,251 @@
+//! File access inside an app, through a capability handle on the app's root (cap-std): no
+//! relative path can leave the app (`..`, absolute paths and symlinks out are refused by the
+//! OS-level sandbox). Writes are atomic (temp file, fsync, rename); a [`Transaction`] stages
+//! several writes and removals so a failing command changes nothing.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+
+/// A file operation inside the app that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} `{}` in app {}", path.display(), root.display())]
+pub struct FsError {
+    /// What was attempted (`read`, `write`, `remove`, `list`, `open`).
+    pub action: &'static str,
+    /// The path, relative to the app.
+    pub path: PathBuf,
+    /// The app's root.
+    pub root: PathBuf,
+    /// The OS error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// The app's root directory, as a capability.
+#[derive(Debug)]
+pub struct AppDir {
+    dir: Dir,
+    root: PathBuf,
+}
+
+impl AppDir {
+    /// Open `root` (which must exist) as the app's root.
+    pub fn open(root: &Path) -> Result<Self, FsError> {
+        let dir = Dir::open_ambient_dir(root, ambient_authority()).map_err(|source| FsError {
+            action: "open",
+            path: ".".into(),
+            root: root.to_path_buf(),
+            source,
+        })?;
+        Ok(AppDir { dir, root: root.to_path_buf() })
+    }
+
+    /// The app's root on disk, for messages.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn err(&self, action: &'static str, path: &Path, source: std::io::Error) -> FsError {
+        FsError { action, path: path.to_path_buf(), root: self.root.clone(), source }
+    }
+
+    /// Read a text file, or `None` if it does not exist.
+    pub fn read(&self, path: impl AsRef<Path>) -> Result<Option<String>, FsError> {
+        let path = path.as_ref();
+        match self.dir.read_to_string(path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.err("read", path, e)),
+        }
+    }
+
+    /// Read a binary file.
+    pub fn read_bytes(&self, path: impl AsRef<Path>) -> Result<Vec<u8>, FsError> {
+        let path = path.as_ref();
+        self.dir.read(path).map_err(|e| self.err("read", path, e))
+    }
+
+    /// Whether `path` exists (as anything).
+    pub fn exists(&self, path: impl AsRef<Path>) -> bool {
+        self.dir.try_exists(path.as_ref()).unwrap_or(false)
+    }
+
+    /// The names of the files in directory `dir` ending in `.{ext}`, without it, sorted.
+    /// A missing directory has none.
+    pub fn list(&self, dir: impl AsRef<Path>, ext: &str) -> Result<Vec<String>, FsError> {
+        let dir = dir.as_ref();
+        let entries = match self.dir.read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.err("list", dir, e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| self.err("list", dir, e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if let Some(stem) = name.strip_suffix(&format!(".{ext}"))
+                && !stem.starts_with('.')
+            {
+                names.push(stem.to_string());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Write `contents` to `path` atomically, creating parent directories.
+    pub fn write(&self, path: impl AsRef<Path>, contents: &[u8]) -> Result<(), FsError> {
+        let path = path.as_ref();
+        let tmp = self.stage(path, contents)?;
+        self.dir.rename(&tmp, &self.dir, path).map_err(|e| {
+            let _ = self.dir.remove_file(&tmp);
+            self.err("write", path, e)
+        })
+    }
+
+    /// Write `contents` next to `path` under a temporary name, synced to disk; return that name.
+    fn stage(&self, path: &Path, contents: &[u8]) -> Result<PathBuf, FsError> {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(parent) = parent {
+            self.dir.create_dir_all(parent).map_err(|e| self.err("write", path, e))?;
+        }
+        let file_name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        let tmp_name = format!(".{file_name}.kiln-{}.tmp", std::process::id());
+        let tmp = parent.map(|p| p.join(&tmp_name)).unwrap_or_else(|| PathBuf::from(&tmp_name));
+        let result = (|| {
+            let mut file = self.dir.create(&tmp)?;
+            file.write_all(contents)?;
+            file.sync_all()
+        })();
+        result.map_err(|e| {
+            let _ = self.dir.remove_file(&tmp);
+            self.err("write", path, e)
+        })?;
+        Ok(tmp)
+    }
+
+    /// Remove the file at `path`; a missing file is not an error.
+    pub fn remove(&self, path: impl AsRef<Path>) -> Result<(), FsError> {
+        let path = path.as_ref();
+        match self.dir.remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(self.err("remove", path, e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Remove the directory at `path` and everything in it; missing is not an error.
+    pub fn remove_dir_all(&self, path: impl AsRef<Path>) -> Result<(), FsError> {
+        let path = path.as_ref();
+        match self.dir.remove_dir_all(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(self.err("remove", path, e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Writes and removals that happen together or not at all (as far as the filesystem allows:
+/// every new file is fully written and synced before the first rename).
+#[derive(Debug, Default)]
+pub struct Transaction {
+    writes: Vec<(PathBuf, Vec<u8>)>,
+    removals: Vec<PathBuf>,
+}
+
+impl Transaction {
+    /// An empty transaction.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stage writing `contents` to `path`.
+    pub fn write(&mut self, path: impl Into<PathBuf>, contents: impl Into<Vec<u8>>) -> &mut Self {
+        self.writes.push((path.into(), contents.into()));
+        self
+    }
+
+    /// Stage removing `path`.
+    pub fn remove(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.removals.push(path.into());
+        self
+    }
+
+    /// Apply everything: stage every write first (so a full disk fails before anything
+    /// changes), then rename them into place, then remove.
+    pub fn commit(self, app: &AppDir) -> Result<(), FsError> {
+        let mut staged = Vec::new();
+        for (path, contents) in &self.writes {
+            match app.stage(path, contents) {
+                Ok(tmp) => staged.push((tmp, path)),
+                Err(e) => {
+                    for (tmp, _) in &staged {
+                        let _ = app.dir.remove_file(tmp);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        for (tmp, path) in staged {
+            app.dir.rename(&tmp, &app.dir, path).map_err(|e| app.err("write", path, e))?;
+        }
+        for path in &self.removals {
+            app.remove(path)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> (tempfile::TempDir, AppDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = AppDir::open(dir.path()).unwrap();
+        (dir, app)
+    }
+
+    #[test]
+    fn writes_reads_lists_and_removes() {
+        let (_dir, app) = app();
+        app.write("components/web.toml", b"a = 1\n").unwrap();
+        app.write("components/db.toml", b"b = 2\n").unwrap();
+        app.write("components/notes.txt", b"").unwrap();
+        assert_eq!(app.read("components/web.toml").unwrap().as_deref(), Some("a = 1\n"));
+        assert_eq!(app.list("components", "toml").unwrap(), ["db", "web"]);
+        assert_eq!(app.list("missing", "toml").unwrap(), Vec::<String>::new());
+        app.remove("components/web.toml").unwrap();
+        assert_eq!(app.read("components/web.toml").unwrap(), None);
+        assert_eq!(app.list("components", "toml").unwrap(), ["db"], "no temp files left");
+    }
+
+    #[test]
+    fn no_path_escapes_the_app() {
+        let outer = tempfile::tempdir().unwrap();
+        std::fs::create_dir(outer.path().join("app")).unwrap();
+        std::fs::write(outer.path().join("secret"), "s").unwrap();
+        std::os::unix::fs::symlink(outer.path().join("secret"), outer.path().join("app/link"))
+            .unwrap();
+        let app = AppDir::open(&outer.path().join("app")).unwrap();
+        assert!(app.read("../secret").is_err());
+        assert!(app.read(outer.path().join("secret")).is_err(), "absolute paths are refused");
+        assert!(app.read("link").is_err(), "symlinks out are refused");
+        assert!(app.write("../escaped", b"x").is_err());
+        assert!(!outer.path().join("escaped").exists());
+    }
+
+    #[test]
+    fn a_failed_transaction_changes_nothing() {
+        let (dir, app) = app();
+        app.write("kiln.toml", b"old").unwrap();
+        let mut tx = Transaction::new();
+        tx.write("kiln.toml", "new").write("../outside.toml", "x");
+        assert!(tx.commit(&app).is_err());
+        assert_eq!(app.read("kiln.toml").unwrap().as_deref(), Some("old"));
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no staged temp file left behind");
+    }
+}

@@ -1,0 +1,552 @@
+//! The app on disk: `kiln.toml`, `components/`, `environments/`, `vendor/` and `kiln.lock`.
+//! Loading, checking and editing them; no Wasm, no network. Every change is atomic and a
+//! failing command leaves the files as they were.
+
+mod files;
+mod fs;
+pub mod kubeconfig;
+mod packages;
+mod params;
+
+use std::path::{Path, PathBuf};
+
+pub use files::{AppFile, ComponentFile, EnvironmentFile, RawParam, RawParams};
+pub use fs::{AppDir, FsError, Transaction};
+pub use packages::{InstalledPackage, InstalledPrototype, PrototypeRef};
+pub use params::{
+    ParamSource, ResolvedParam, resolve as resolve_params, typed, values as param_values,
+};
+
+use crate::prototype::{ParamValue, suggest};
+
+/// The app's main file.
+pub const APP_FILE: &str = "kiln.toml";
+
+/// Something wrong with the app or a request about it.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No `kiln.toml` in the directory or its parents.
+    #[error("no Kiln app in {} or its parents (no `kiln.toml`)", dir.display())]
+    NotAnApp {
+        /// Where the search started.
+        dir: PathBuf,
+    },
+    /// `kiln init` into a directory that exists.
+    #[error("cannot create app: {} already exists", dir.display())]
+    DirExists {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A file that is not valid TOML.
+    #[error("{path}: invalid TOML: {message}")]
+    Toml {
+        /// The file, relative to the app.
+        path: String,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// Valid TOML with a wrong key, type or value.
+    #[error("{location}: {message}")]
+    Invalid {
+        /// `file:line`.
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A name that does not exist.
+    #[error("unknown {what} `{name}`{}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+    Unknown {
+        /// `environment`, `component`, `prototype`, `package`.
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// A near match.
+        suggestion: Option<String>,
+    },
+    /// A name that is taken.
+    #[error("{what} `{name}` already exists")]
+    Exists {
+        /// What kind of thing.
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// A name that breaks the naming rules.
+    #[error("invalid {what} name `{name}`: {rule}")]
+    InvalidName {
+        /// What kind of thing.
+        what: &'static str,
+        /// The name.
+        name: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+    /// A short prototype name that matches several installed prototypes.
+    #[error("prototype `{name}` is ambiguous: it could be {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" or "))]
+    Ambiguous {
+        /// The name given.
+        name: String,
+        /// The full names it matches.
+        candidates: Vec<String>,
+    },
+    /// An installed file that does not match `kiln.lock`.
+    #[error(
+        "{path} does not match its digest in kiln.lock (expected {expected}, found {found}); it was changed after install"
+    )]
+    Tampered {
+        /// The file, relative to the app.
+        path: String,
+        /// The digest in the lock.
+        expected: String,
+        /// The file's digest.
+        found: String,
+    },
+    /// A param value that cannot be stored or typed.
+    #[error("{0}")]
+    Param(String),
+    /// A file operation failed.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+}
+
+impl AppError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            AppError::NotAnApp { .. } => Some("create one with `kiln init NAME`".into()),
+            AppError::Unknown { what: "environment", .. } => {
+                Some("`kiln env list` shows the environments; `kiln env add NAME` makes one".into())
+            }
+            AppError::Unknown { what: "component", .. } => {
+                Some("`kiln component list` shows the components".into())
+            }
+            AppError::Unknown { what: "prototype", .. } => Some(
+                "`kiln prototype list` shows installed prototypes; `kiln pkg install` adds more"
+                    .into(),
+            ),
+            AppError::Tampered { .. } => {
+                Some("reinstall the package with `kiln pkg install --force`".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A Kiln app: its root directory and `kiln.toml`.
+#[derive(Debug)]
+pub struct App {
+    dir: AppDir,
+    file: AppFile,
+}
+
+/// The settings of a new or changed environment.
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentSpec {
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// kubeconfig context.
+    pub context: Option<String>,
+    /// API server URL.
+    pub server: Option<String>,
+    /// Kubernetes version (`major.minor`).
+    pub kubernetes_version: Option<String>,
+    /// Labels to set (`None` value: remove).
+    pub labels: Vec<(String, Option<String>)>,
+}
+
+/// Where `param set`/`unset` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamTarget<'a> {
+    /// The component's own params (`components/<c>.toml`).
+    Component(&'a str),
+    /// An environment-wide param, for every component whose prototype declares it.
+    EnvGlobal(&'a str),
+    /// One component's override in one environment.
+    EnvComponent {
+        /// The environment.
+        env: &'a str,
+        /// The component.
+        component: &'a str,
+    },
+}
+
+/// Check an environment name: a DNS-1123 label, since it becomes a label value and file name.
+pub fn check_environment_name(name: &str) -> Result<(), AppError> {
+    if crate::names::is_dns1123_label(name) {
+        Ok(())
+    } else {
+        Err(AppError::InvalidName {
+            what: "environment",
+            name: name.into(),
+            rule: "use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit",
+        })
+    }
+}
+
+/// Check a component name: a letter, then letters, digits and `-`, at most 63 (camelCase as in
+/// the seed's `serveInception` is fine; it becomes a label value and a file name).
+pub fn check_component_name(name: &str) -> Result<(), AppError> {
+    let ok = name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::InvalidName {
+            what: "component",
+            name: name.into(),
+            rule: "use at most 63 letters, digits and `-`, starting with a letter and not ending with `-`",
+        })
+    }
+}
+
+fn component_path(name: &str) -> String {
+    format!("components/{name}.toml")
+}
+
+fn environment_path(name: &str) -> String {
+    format!("environments/{name}.toml")
+}
+
+impl App {
+    /// Create the app `name` as a new directory under `parent`, with one environment.
+    pub fn init(
+        parent: &Path,
+        name: &str,
+        env_name: &str,
+        env: &EnvironmentSpec,
+    ) -> Result<App, AppError> {
+        check_environment_name(env_name)?;
+        let root = parent.join(name);
+        if root.exists() {
+            return Err(AppError::DirExists { dir: root });
+        }
+        let app_name =
+            root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !crate::names::is_dns1123_label(&app_name) {
+            return Err(AppError::InvalidName {
+                what: "app",
+                name: app_name,
+                rule: "use at most 63 lowercase letters, digits and `-` (it becomes a label value)",
+            });
+        }
+        // Build in a sibling temp dir and rename, so a failed init leaves nothing behind.
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{app_name}-"))
+            .tempdir_in(parent)
+            .map_err(|source| FsError {
+                action: "write",
+                path: name.into(),
+                root: parent.into(),
+                source,
+            })?;
+        let dir = AppDir::open(staging.path())?;
+        let file = AppFile { name: app_name, default_environment: Some(env_name.into()) };
+        let mut tx = Transaction::new();
+        tx.write(APP_FILE, file.render())
+            .write(environment_path(env_name), new_environment(env)?)
+            .write("components/.keep", "")
+            .write("vendor/.keep", "");
+        tx.commit(&dir)?;
+        let staged = staging.keep();
+        std::fs::rename(&staged, &root).map_err(|source| FsError {
+            action: "write",
+            path: name.into(),
+            root: parent.into(),
+            source,
+        })?;
+        App::open(&root)
+    }
+
+    /// Open the app whose root is `root`.
+    pub fn open(root: &Path) -> Result<App, AppError> {
+        let dir = AppDir::open(root)?;
+        let text = dir.read(APP_FILE)?.ok_or_else(|| AppError::NotAnApp { dir: root.into() })?;
+        let file = AppFile::parse(APP_FILE, &text)?;
+        Ok(App { dir, file })
+    }
+
+    /// Open the app containing `start` (it or a parent has `kiln.toml`).
+    pub fn find(start: &Path) -> Result<App, AppError> {
+        let mut dir = Some(start);
+        while let Some(d) = dir {
+            if d.join(APP_FILE).is_file() {
+                return App::open(d);
+            }
+            dir = d.parent();
+        }
+        Err(AppError::NotAnApp { dir: start.into() })
+    }
+
+    /// The app's name.
+    pub fn name(&self) -> &str {
+        &self.file.name
+    }
+
+    /// The app's files.
+    pub fn dir(&self) -> &AppDir {
+        &self.dir
+    }
+
+    /// The default environment, if set.
+    pub fn default_environment(&self) -> Option<&str> {
+        self.file.default_environment.as_deref()
+    }
+
+    /// The environment to use: `given`, else the default one.
+    pub fn environment_or_default(&self, given: Option<&str>) -> Result<String, AppError> {
+        match given.or(self.default_environment()) {
+            Some(name) => Ok(name.to_string()),
+            None => Err(AppError::Param(
+                "no environment given and no default environment; pass `--env NAME` or set one with `kiln env current --set NAME`".into(),
+            )),
+        }
+    }
+
+    /// Environment names, sorted.
+    pub fn environments(&self) -> Result<Vec<String>, AppError> {
+        Ok(self.dir.list("environments", "toml")?)
+    }
+
+    /// Component names, sorted.
+    pub fn components(&self) -> Result<Vec<String>, AppError> {
+        Ok(self.dir.list("components", "toml")?)
+    }
+
+    fn unknown(&self, what: &'static str, name: &str, known: &[String]) -> AppError {
+        AppError::Unknown {
+            what,
+            name: name.into(),
+            suggestion: suggest(name, known.iter().map(String::as_str)),
+        }
+    }
+
+    /// Load environment `name`.
+    pub fn environment(&self, name: &str) -> Result<EnvironmentFile, AppError> {
+        let path = environment_path(name);
+        match self.dir.read(&path)? {
+            Some(text) if crate::names::is_dns1123_label(name) => {
+                EnvironmentFile::parse(&path, &text)
+            }
+            _ => Err(self.unknown("environment", name, &self.environments()?)),
+        }
+    }
+
+    /// Load component `name`.
+    pub fn component(&self, name: &str) -> Result<ComponentFile, AppError> {
+        let path = component_path(name);
+        match self.dir.read(&path)? {
+            Some(text) if check_component_name(name).is_ok() => ComponentFile::parse(&path, &text),
+            _ => Err(self.unknown("component", name, &self.components()?)),
+        }
+    }
+
+    /// Add environment `name`.
+    pub fn add_environment(&self, name: &str, spec: &EnvironmentSpec) -> Result<(), AppError> {
+        check_environment_name(name)?;
+        if self.environments()?.iter().any(|e| e == name) {
+            return Err(AppError::Exists { what: "environment", name: name.into() });
+        }
+        self.dir.write(environment_path(name), new_environment(spec)?.as_bytes())?;
+        Ok(())
+    }
+
+    /// Change environment `name`.
+    pub fn set_environment(&self, name: &str, spec: &EnvironmentSpec) -> Result<(), AppError> {
+        self.environment(name)?;
+        let path = environment_path(name);
+        let text = self.dir.read(&path)?.unwrap_or_default();
+        let mut doc = files::edit(&path, &text)?;
+        apply_spec(&mut doc, spec);
+        self.dir.write(&path, doc.to_string().as_bytes())?;
+        Ok(())
+    }
+
+    /// Remove environment `name` (and unset it as the default).
+    pub fn remove_environment(&mut self, name: &str) -> Result<(), AppError> {
+        self.environment(name)?;
+        let mut tx = Transaction::new();
+        tx.remove(environment_path(name));
+        if self.default_environment() == Some(name) {
+            tx.write(APP_FILE, self.edit_app_file(None)?);
+        }
+        tx.commit(&self.dir)?;
+        if self.default_environment() == Some(name) {
+            self.file.default_environment = None;
+        }
+        Ok(())
+    }
+
+    /// Make `name` the default environment.
+    pub fn set_default_environment(&mut self, name: &str) -> Result<(), AppError> {
+        self.environment(name)?;
+        self.dir.write(APP_FILE, self.edit_app_file(Some(name))?.as_bytes())?;
+        self.file.default_environment = Some(name.into());
+        Ok(())
+    }
+
+    fn edit_app_file(&self, default_env: Option<&str>) -> Result<String, AppError> {
+        let text = self.dir.read(APP_FILE)?.unwrap_or_default();
+        let mut doc = files::edit(APP_FILE, &text)?;
+        match default_env {
+            Some(env) => doc["defaultEnvironment"] = toml_edit::value(env),
+            None => {
+                doc.remove("defaultEnvironment");
+            }
+        }
+        Ok(doc.to_string())
+    }
+
+    /// Add component `name` instantiating `prototype` with `params`.
+    pub fn add_component(
+        &self,
+        name: &str,
+        prototype: &str,
+        params: &crate::prototype::Params,
+    ) -> Result<(), AppError> {
+        check_component_name(name)?;
+        if self.components()?.iter().any(|c| c == name) {
+            return Err(AppError::Exists { what: "component", name: name.into() });
+        }
+        let mut doc = toml_edit::DocumentMut::new();
+        doc["prototype"] = toml_edit::value(prototype);
+        let table = files::table_mut(&mut doc, &["params"]);
+        for (key, value) in params {
+            table[key.as_str()] = toml_edit::value(toml_value(key, value)?);
+        }
+        self.dir.write(component_path(name), doc.to_string().as_bytes())?;
+        Ok(())
+    }
+
+    /// Remove component `name` and its overrides in every environment.
+    pub fn remove_component(&self, name: &str) -> Result<(), AppError> {
+        self.component(name)?;
+        let mut tx = Transaction::new();
+        tx.remove(component_path(name));
+        for env in self.environments()? {
+            let path = environment_path(&env);
+            let text = self.dir.read(&path)?.unwrap_or_default();
+            let mut doc = files::edit(&path, &text)?;
+            let removed = doc
+                .get_mut("components")
+                .and_then(|c| c.as_table_like_mut())
+                .and_then(|c| c.remove(name))
+                .is_some();
+            if removed {
+                tx.write(path, doc.to_string());
+            }
+        }
+        tx.commit(&self.dir)?;
+        Ok(())
+    }
+
+    fn param_location(&self, target: ParamTarget) -> Result<(String, Vec<String>), AppError> {
+        Ok(match target {
+            ParamTarget::Component(c) => {
+                self.component(c)?;
+                (component_path(c), vec!["params".into()])
+            }
+            ParamTarget::EnvGlobal(e) => {
+                self.environment(e)?;
+                (environment_path(e), vec!["params".into()])
+            }
+            ParamTarget::EnvComponent { env, component } => {
+                self.environment(env)?;
+                self.component(component)?;
+                (environment_path(env), vec!["components".into(), component.into()])
+            }
+        })
+    }
+
+    /// Set param `key` to `value` at `target`, keeping the file's comments and order.
+    pub fn set_param(
+        &self,
+        target: ParamTarget,
+        key: &str,
+        value: &ParamValue,
+    ) -> Result<(), AppError> {
+        let (path, keys) = self.param_location(target)?;
+        let text = self.dir.read(&path)?.unwrap_or_default();
+        let mut doc = files::edit(&path, &text)?;
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let table = files::table_mut(&mut doc, &keys);
+        let new = toml_value(key, value)?;
+        match table.get_mut(key).and_then(|item| item.as_value_mut()) {
+            Some(old) => {
+                let decor = old.decor().clone();
+                *old = new;
+                *old.decor_mut() = decor;
+            }
+            None => table[key] = toml_edit::value(new),
+        }
+        self.dir.write(&path, doc.to_string().as_bytes())?;
+        Ok(())
+    }
+
+    /// Remove param `key` at `target`; false if it was not set there.
+    pub fn unset_param(&self, target: ParamTarget, key: &str) -> Result<bool, AppError> {
+        let (path, keys) = self.param_location(target)?;
+        let text = self.dir.read(&path)?.unwrap_or_default();
+        let mut doc = files::edit(&path, &text)?;
+        let mut item: Option<&mut toml_edit::Item> = Some(doc.as_item_mut());
+        for k in &keys {
+            item = item.and_then(|i| i.get_mut(k.as_str()));
+        }
+        let removed =
+            item.and_then(|i| i.as_table_like_mut()).and_then(|t| t.remove(key)).is_some();
+        if removed {
+            self.dir.write(&path, doc.to_string().as_bytes())?;
+        }
+        Ok(removed)
+    }
+}
+
+fn toml_value(key: &str, value: &ParamValue) -> Result<toml_edit::Value, AppError> {
+    files::from_json(&value.to_json()).map_err(|m| AppError::Param(format!("param `{key}`: {m}")))
+}
+
+fn new_environment(spec: &EnvironmentSpec) -> Result<String, AppError> {
+    let mut doc = toml_edit::DocumentMut::new();
+    doc.decor_mut().set_prefix(
+        "# An environment: where and how the app's components are deployed.\n\
+         # [params] apply to every component whose prototype declares them;\n\
+         # [components.NAME] override one component's params here.\n",
+    );
+    doc["namespace"] = toml_edit::value(spec.namespace.as_deref().unwrap_or("default"));
+    doc["kubernetesVersion"] = toml_edit::value(
+        spec.kubernetes_version.as_deref().unwrap_or(crate::prototype::DEFAULT_KUBERNETES_VERSION),
+    );
+    apply_spec(&mut doc, spec);
+    Ok(doc.to_string())
+}
+
+fn apply_spec(doc: &mut toml_edit::DocumentMut, spec: &EnvironmentSpec) {
+    if let Some(ns) = &spec.namespace {
+        doc["namespace"] = toml_edit::value(ns);
+    }
+    if let Some(version) = &spec.kubernetes_version {
+        doc["kubernetesVersion"] = toml_edit::value(version);
+    }
+    if spec.context.is_some() || spec.server.is_some() {
+        let cluster = files::table_mut(doc, &["cluster"]);
+        cluster.clear();
+        if let Some(context) = &spec.context {
+            cluster["context"] = toml_edit::value(context);
+        }
+        if let Some(server) = &spec.server {
+            cluster["server"] = toml_edit::value(server);
+        }
+    }
+    if !spec.labels.is_empty() {
+        let labels = files::table_mut(doc, &["labels"]);
+        for (key, value) in &spec.labels {
+            match value {
+                Some(v) => labels[key.as_str()] = toml_edit::value(v),
+                None => {
+                    labels.remove(key);
+                }
+            }
+        }
+    }
+}

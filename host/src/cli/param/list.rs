@@ -1,0 +1,49 @@
+//! `kiln param list [COMPONENT] [--env E]`.
+
+use std::process::ExitCode;
+
+use crate::app::{self, EnvironmentFile};
+use crate::cli::{Printer, RunArgs, table};
+use crate::pipeline::Prototypes;
+
+/// Show params with their values and where each comes from (default, component, environment,
+/// environment override). Without `--env`, the components' own params.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this component.
+    component: Option<String>,
+    /// Resolve for this environment.
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Run `kiln param list`.
+pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let app = crate::cli::open_app()?;
+    let limits = args.run.limits()?;
+    let engine = args.run.engine(&limits)?;
+    let mut prototypes = Prototypes::new(&app, &engine, limits);
+    let env = match &args.env {
+        Some(name) => app.environment(name)?,
+        None => EnvironmentFile::default(),
+    };
+    let names = match &args.component {
+        Some(c) => {
+            app.component(c)?;
+            vec![c.clone()]
+        }
+        None => app.components()?,
+    };
+    let mut rows = Vec::new();
+    for name in names {
+        let file = app.component(&name)?;
+        let info = prototypes.load(&name, &file.prototype)?.info.clone();
+        for (key, param) in app::resolve_params(&info, &name, &file, &env)? {
+            rows.push(vec![name.clone(), key, param.value.to_string(), param.source.name().into()]);
+        }
+    }
+    printer.data(&table::render(&["COMPONENT", "PARAM", "VALUE", "FROM"], &rows))?;
+    Ok(ExitCode::SUCCESS)
+}

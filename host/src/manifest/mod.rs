@@ -1,0 +1,12 @@
+//! From rendered objects to the final manifest: `post` defaults namespaces, adds ownership
+//! labels, rejects duplicates and sorts into apply order; `encode` prints objects as YAML or
+//! JSON. Pure functions of plain values: no I/O, no wasmtime, no kube.
+
+mod encode;
+mod post;
+
+pub use encode::{Format, encode};
+pub use post::{
+    APP_LABEL, COMPONENT_LABEL, ComponentObjects, Context, ENV_LABEL, Error, MANAGED_BY, MANAGER,
+    Object, is_cluster_scoped, object_ref, post_process,
+};

@@ -1,0 +1,177 @@
+//! The render pipeline as one readable function: load the app's files, find and verify each
+//! component's prototype, resolve params for the environment, render, post-process.
+
+use std::collections::BTreeMap;
+
+use crate::app::{self, App, AppError, PrototypeRef, ResolvedParam};
+use crate::manifest::{self, ComponentObjects};
+use crate::prototype::{ComponentView, Environment, Info};
+use crate::render::{self, Engine, Limits, LogLine, Prototype};
+
+/// Why an environment could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The app's files are wrong or incomplete.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// A component's prototype could not be loaded or failed to render.
+    #[error("component `{component}`: {source}")]
+    Render {
+        /// The component.
+        component: String,
+        /// What went wrong.
+        #[source]
+        source: render::Error,
+    },
+    /// The rendered objects do not fit together.
+    #[error(transparent)]
+    Manifest(#[from] manifest::Error),
+}
+
+impl Error {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::App(e) => e.hint(),
+            Error::Render { source, .. } => source.hint(),
+            Error::Manifest(e) => e.hint(),
+        }
+    }
+}
+
+/// A loaded, described prototype.
+#[derive(Clone)]
+pub struct Loaded {
+    /// Ready to run.
+    pub prototype: Prototype,
+    /// Its description.
+    pub info: Info,
+}
+
+/// Prototypes loaded for one command, each once, however many components use it.
+pub struct Prototypes<'a> {
+    app: &'a App,
+    engine: &'a Engine,
+    limits: Limits,
+    loaded: BTreeMap<String, Loaded>,
+}
+
+impl<'a> Prototypes<'a> {
+    /// Load prototypes of `app` with `engine` under `limits`.
+    pub fn new(app: &'a App, engine: &'a Engine, limits: Limits) -> Self {
+        Prototypes { app, engine, limits, loaded: BTreeMap::new() }
+    }
+
+    /// The limits prototypes run under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The prototype `reference` names (installed, verified against `kiln.lock`, or a `.wasm`
+    /// file in the app), loaded and described; `component` is for error messages.
+    pub fn load(&mut self, component: &str, reference: &str) -> Result<&Loaded, Error> {
+        if !self.loaded.contains_key(reference) {
+            let wasm = match PrototypeRef::parse(reference) {
+                PrototypeRef::Installed(r) => {
+                    let installed = self.app.find_prototype(&r)?;
+                    self.app.read_prototype(&installed)?
+                }
+                PrototypeRef::File(path) => {
+                    self.app.dir().read_bytes(&path).map_err(AppError::from)?
+                }
+            };
+            let render_err = |source| Error::Render { component: component.into(), source };
+            let mut prototype = self.engine.load(reference, &wasm).map_err(render_err)?;
+            let info = prototype.describe(&self.limits).map_err(render_err)?;
+            self.loaded.insert(reference.to_string(), Loaded { prototype, info });
+        }
+        Ok(&self.loaded[reference])
+    }
+}
+
+/// One component, resolved for an environment.
+pub struct Resolved {
+    /// The component's name.
+    pub name: String,
+    /// The prototype reference in its file.
+    pub reference: String,
+    /// Its prototype.
+    pub loaded: Loaded,
+    /// Its params, with sources.
+    pub params: BTreeMap<String, ResolvedParam>,
+}
+
+/// Resolve every component of the app for environment `env_name`.
+pub fn resolve_all(
+    prototypes: &mut Prototypes,
+    env_name: &str,
+) -> Result<(app::EnvironmentFile, Vec<Resolved>), Error> {
+    let app = prototypes.app;
+    let env = app.environment(env_name)?;
+    let mut resolved = Vec::new();
+    for name in app.components()? {
+        let file = app.component(&name)?;
+        let loaded = prototypes.load(&name, &file.prototype)?.clone();
+        let params = app::resolve_params(&loaded.info, &name, &file, &env)?;
+        resolved.push(Resolved { name, reference: file.prototype, loaded, params });
+    }
+    Ok((env, resolved))
+}
+
+/// The objects of an environment and what each prototype logged.
+pub struct Rendering {
+    /// Post-processed objects, in apply order.
+    pub objects: Vec<manifest::Object>,
+    /// Log lines by component.
+    pub logs: Vec<(String, Vec<LogLine>)>,
+}
+
+/// Render environment `env_name` of `app`: every component, or only those in `selection`.
+pub fn render(
+    app: &App,
+    env_name: &str,
+    selection: &[String],
+    engine: &Engine,
+    limits: Limits,
+) -> Result<Rendering, Error> {
+    for name in selection {
+        app.component(name)?;
+    }
+    let mut prototypes = Prototypes::new(app, engine, limits);
+    let (env_file, components) = resolve_all(&mut prototypes, env_name)?;
+    let env = Environment {
+        name: env_name.into(),
+        namespace: env_file.namespace.clone(),
+        server: env_file.server.clone(),
+        kubernetes_version: env_file.kubernetes_version.clone(),
+        labels: env_file.labels.clone(),
+        components: components
+            .iter()
+            .map(|c| ComponentView {
+                name: c.name.clone(),
+                prototype: c.loaded.info.name.clone(),
+                params: app::param_values(&c.params),
+            })
+            .collect(),
+    };
+    let mut rendered = Vec::new();
+    let mut logs = Vec::new();
+    for c in components.iter().filter(|c| selection.is_empty() || selection.contains(&c.name)) {
+        let params = app::param_values(&c.params);
+        let result = c
+            .loaded
+            .prototype
+            .generate(&c.loaded.info, &c.name, &params, &env, prototypes.limits())
+            .map_err(|source| Error::Render { component: c.name.clone(), source })?;
+        logs.push((c.name.clone(), result.logs));
+        rendered.push(ComponentObjects { component: c.name.clone(), objects: result.objects });
+    }
+    let ctx = manifest::Context {
+        app: app.name(),
+        environment: env_name,
+        namespace: &env.namespace,
+        labels: &env.labels,
+    };
+    let objects = manifest::post_process(&ctx, rendered)?;
+    Ok(Rendering { objects, logs })
+}
