@@ -68,3 +68,69 @@ pub fn text(output: &Output) -> (String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// A scratch directory for `kiln init`, with its own compiled-code cache.
+pub struct Scratch {
+    /// The temporary directory; apps are created inside it.
+    pub dir: tempfile::TempDir,
+    cache: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// A new empty scratch directory.
+    pub fn new() -> Self {
+        Scratch { dir: tempfile::tempdir().unwrap(), cache: tempfile::tempdir().unwrap() }
+    }
+
+    /// The directory of app `name`.
+    pub fn app(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Run `kiln` in `cwd` (relative to the scratch dir), with no kubeconfig.
+    pub fn run_in(&self, cwd: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_kiln-under-test"))
+            .args(args)
+            .current_dir(self.dir.path().join(cwd))
+            .env("KILN_CACHE_DIR", self.cache.path())
+            .env("KUBECONFIG", self.dir.path().join("no-kubeconfig"))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run kiln")
+    }
+
+    /// Run `kiln` in `cwd` and require success; return stdout.
+    pub fn ok(&self, cwd: &str, args: &[&str]) -> String {
+        let out = self.run_in(cwd, args);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "kiln {args:?} failed:\n{stderr}");
+        stdout
+    }
+
+    /// Run `kiln` in `cwd` and require failure with exit code 1; return stderr.
+    pub fn fails(&self, cwd: &str, args: &[&str]) -> String {
+        let out = self.run_in(cwd, args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "kiln {args:?} should fail:\n{stdout}{stderr}");
+        stderr
+    }
+
+    /// Every file under app `name` with its contents, to prove a command changed nothing.
+    pub fn files(&self, name: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let root = self.app(name);
+        let mut files = std::collections::BTreeMap::new();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let rel = path.strip_prefix(&root).unwrap().display().to_string();
+                    files.insert(rel, std::fs::read(&path).unwrap_or_default());
+                }
+            }
+        }
+        files
+    }
+}

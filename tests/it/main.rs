@@ -1,6 +1,7 @@
 //! Kiln's integration tests, one module per topic. Guests come from `kiln-guest-artifacts`,
 //! which builds `guest-components/` for wasm32-wasip2 as part of the normal build.
 
+mod app;
 mod cache;
 mod cli;
 mod common;

@@ -209,7 +209,9 @@ mod tests {
     #[test]
     fn bad_settings_say_what_is_wrong() {
         let mut limits = Limits::default();
-        assert!(limits.apply("memroy=1").unwrap_err().contains("known limits: fuel, time-ms, memory"));
+        assert!(
+            limits.apply("memroy=1").unwrap_err().contains("known limits: fuel, time-ms, memory")
+        );
         assert_eq!(limits.apply("memory").unwrap_err(), "expected `NAME=VALUE`, got `memory`");
         assert_eq!(
             limits.apply("fuel=1.5").unwrap_err(),

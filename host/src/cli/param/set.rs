@@ -14,12 +14,13 @@ use crate::prototype::{ParamSpec, ParamValue};
 /// component in that environment; `kiln param set --env cloud cloud gke` (no component) sets it
 /// for every component in `cloud` whose prototype declares `cloud`.
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "kiln param set [OPTIONS] [COMPONENT] KEY VALUE")]
 pub struct SetArgs {
     /// The environment to set it in.
     #[arg(long, value_name = "ENV")]
     env: Option<String>,
-    /// `[COMPONENT] KEY VALUE`.
-    #[arg(num_args = 2..=3, required = true, allow_hyphen_values = true, value_name = "[COMPONENT] KEY VALUE")]
+    /// The component (omit it for an environment-wide param), the param's name and its value.
+    #[arg(num_args = 2..=3, required = true, allow_hyphen_values = true, value_name = "ARG")]
     args: Vec<String>,
     #[command(flatten)]
     run: RunArgs,
@@ -27,12 +28,13 @@ pub struct SetArgs {
 
 /// Remove a param from a component, an environment, or a component's override.
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "kiln param unset [OPTIONS] [COMPONENT] KEY")]
 pub struct UnsetArgs {
     /// The environment to remove it from.
     #[arg(long, value_name = "ENV")]
     env: Option<String>,
-    /// `[COMPONENT] KEY`.
-    #[arg(num_args = 1..=2, required = true, value_name = "[COMPONENT] KEY")]
+    /// The component (omit it for an environment-wide param) and the param's name.
+    #[arg(num_args = 1..=2, required = true, value_name = "ARG")]
     args: Vec<String>,
 }
 

@@ -1,0 +1,384 @@
+//! The app CLI end to end, in scratch directories: the seed's commands, environments,
+//! components, params, `show`, and bad input that must leave every file as it was.
+
+use crate::common::Scratch;
+
+const APP: &str = "my-kubeflow";
+const MODEL_PATH: &str = "--modelPath=gs://cloud-ml-dev_jlewi/tmp/inception";
+
+/// An app with tf-serving installed, environments `nocloud` and `cloud` (cloud=gke) and the
+/// seed's `serveInception` component.
+fn seed_app() -> Scratch {
+    let s = Scratch::new();
+    s.ok(".", &["init", APP]);
+    s.ok(APP, &["pkg", "install", "kubeflow/tf-serving"]);
+    s.ok(APP, &["env", "add", "nocloud"]);
+    s.ok(APP, &["env", "add", "cloud"]);
+    s.ok(APP, &["param", "set", "--env", "cloud", "cloud", "gke"]);
+    s.ok(
+        APP,
+        &[
+            "generate",
+            "tf-serving",
+            "serveInception",
+            "--name=inception",
+            "--namespace=default",
+            MODEL_PATH,
+        ],
+    );
+    s
+}
+
+/// Run `args` expecting failure, and check that no file of the app changed.
+fn fails_changing_nothing(s: &Scratch, args: &[&str]) -> String {
+    let before = s.files(APP);
+    let stderr = s.fails(APP, args);
+    assert_eq!(s.files(APP), before, "kiln {args:?} changed files");
+    stderr
+}
+
+#[test]
+fn the_seed_walkthrough_renders_show_output() {
+    let s = seed_app();
+    let shown = s.ok(APP, &["show", "cloud"]);
+    insta::assert_snapshot!("seed_show_cloud", shown);
+    for _ in 0..2 {
+        assert_eq!(s.ok(APP, &["show", "cloud"]), shown, "byte-identical across runs");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(APP, &["show", "cloud", "-o", "json", "-c", "serveInception"]))
+            .unwrap();
+    assert_eq!(json["items"].as_array().unwrap().len(), 2);
+    assert_eq!(json["items"][0]["metadata"]["labels"]["kiln.dev/environment"], "cloud");
+}
+
+#[test]
+fn init_creates_the_files_of_the_design() {
+    let s = Scratch::new();
+    s.ok(".", &["init", APP, "--namespace", "kubeflow", "--server", "https://127.0.0.1:6443"]);
+    let files = s.files(APP);
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["components/.keep", "environments/default.toml", "kiln.toml", "vendor/.keep"]
+    );
+    let env = String::from_utf8(files["environments/default.toml"].clone()).unwrap();
+    assert!(env.contains("namespace = \"kubeflow\""), "{env}");
+    assert!(env.contains("server = \"https://127.0.0.1:6443\""), "{env}");
+    let stderr = s.fails(".", &["init", APP]);
+    assert!(stderr.contains("already exists"), "{stderr}");
+}
+
+#[test]
+fn init_takes_the_current_kubeconfig_context() {
+    let s = Scratch::new();
+    let kubeconfig = s.dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: dev\ncontexts:\n- name: dev\n  context:\n    cluster: c1\n    namespace: team\nclusters:\n- name: c1\n  cluster:\n    server: https://10.0.0.1:6443\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiln-under-test"))
+        .args(["init", APP])
+        .current_dir(s.dir.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let env = std::fs::read_to_string(s.app(APP).join("environments/default.toml")).unwrap();
+    assert!(env.contains("context = \"dev\""), "{env}");
+    assert!(env.contains("namespace = \"team\""), "{env}");
+}
+
+#[test]
+fn environments_can_be_listed_changed_described_and_removed() {
+    let s = seed_app();
+    s.ok(
+        APP,
+        &[
+            "env",
+            "set",
+            "cloud",
+            "--namespace",
+            "kubeflow",
+            "--label",
+            "team=ml",
+            "--kubernetes-version",
+            "1.30",
+        ],
+    );
+    insta::assert_snapshot!("env_list", s.ok(APP, &["env", "list"]));
+    insta::assert_snapshot!("env_describe_cloud", s.ok(APP, &["env", "describe", "cloud"]));
+    let shown = s.ok(APP, &["show", "cloud"]);
+    assert!(shown.contains("team: ml"), "env labels on every object");
+    assert!(shown.contains("namespace: default"), "an explicit namespace param wins: {shown}");
+    assert_eq!(s.ok(APP, &["env", "current"]), "default\n");
+    s.ok(APP, &["env", "current", "--set", "cloud"]);
+    assert_eq!(s.ok(APP, &["env", "current"]), "cloud\n");
+    s.ok(APP, &["env", "rm", "cloud"]);
+    assert_eq!(s.ok(APP, &["env", "list"]).lines().count(), 3, "header, default, nocloud");
+    let kiln_toml = std::fs::read_to_string(s.app(APP).join("kiln.toml")).unwrap();
+    assert!(!kiln_toml.contains("defaultEnvironment"), "removed env is no longer the default");
+}
+
+#[test]
+fn params_resolve_with_precedence_and_sources() {
+    let s = seed_app();
+    s.ok(APP, &["param", "set", "serveInception", "serviceType", "NodePort"]);
+    s.ok(APP, &["param", "set", "--env", "cloud", "serveInception", "serviceType", "LoadBalancer"]);
+    insta::assert_snapshot!("param_list_cloud", s.ok(APP, &["param", "list", "--env", "cloud"]));
+    insta::assert_snapshot!("param_diff", s.ok(APP, &["param", "diff", "nocloud", "cloud"]));
+    assert!(s.ok(APP, &["show", "cloud"]).contains("type: LoadBalancer"));
+    assert!(s.ok(APP, &["show", "nocloud"]).contains("type: NodePort"));
+    s.ok(APP, &["param", "unset", "--env", "cloud", "serveInception", "serviceType"]);
+    assert!(s.ok(APP, &["show", "cloud"]).contains("type: NodePort"));
+}
+
+#[test]
+fn param_set_keeps_comments_and_order() {
+    let s = seed_app();
+    let path = s.app(APP).join("components/serveInception.toml");
+    let text = "# my model server\nprototype = \"kubeflow/tf-serving/tf-serving\"\n\n[params]\n# where the model is\nmodelPath = \"gs://a\" # old bucket\nname = \"inception\"\n";
+    std::fs::write(&path, text).unwrap();
+    s.ok(APP, &["param", "set", "serveInception", "modelPath", "gs://b"]);
+    s.ok(APP, &["param", "set", "serveInception", "image", "my/image:2"]);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "# my model server\nprototype = \"kubeflow/tf-serving/tf-serving\"\n\n[params]\n# where the model is\nmodelPath = \"gs://b\" # old bucket\nname = \"inception\"\nimage = \"my/image:2\"\n"
+    );
+}
+
+#[test]
+fn components_are_listed_and_removed_with_their_overrides() {
+    let s = seed_app();
+    s.ok(APP, &["param", "set", "--env", "cloud", "serveInception", "image", "x/y:1"]);
+    assert_eq!(
+        s.ok(APP, &["component", "list"]),
+        "COMPONENT       PROTOTYPE\nserveInception  kubeflow/tf-serving/tf-serving\n"
+    );
+    s.ok(APP, &["component", "rm", "serveInception"]);
+    assert_eq!(s.ok(APP, &["component", "list"]), "COMPONENT  PROTOTYPE\n");
+    let env = std::fs::read_to_string(s.app(APP).join("environments/cloud.toml")).unwrap();
+    assert!(!env.contains("serveInception"), "{env}");
+    assert_eq!(s.ok(APP, &["show", "cloud"]), "");
+}
+
+#[test]
+fn generate_help_lists_the_prototypes_params() {
+    let s = seed_app();
+    insta::assert_snapshot!("generate_help", s.ok(APP, &["generate", "tf-serving", "--help"]));
+}
+
+#[test]
+fn unknown_names_get_suggestions_and_change_nothing() {
+    let s = seed_app();
+    let cases: &[(&[&str], &str)] = &[
+        (&["show", "clod"], "error: unknown environment `clod` (did you mean `cloud`?)"),
+        (
+            &["show", "cloud", "-c", "serveInceptoin"],
+            "error: unknown component `serveInceptoin` (did you mean `serveInception`?)",
+        ),
+        (
+            &["generate", "tf-servng", "m", "--name=m", MODEL_PATH],
+            "error: unknown prototype `tf-servng` (did you mean `tf-serving`?)",
+        ),
+        (
+            &["generate", "tf-serving", "m", "--nme=m", MODEL_PATH],
+            "error: unknown param `nme` for prototype `tf-serving` (did you mean `name`?)",
+        ),
+        (
+            &["param", "set", "serveInception", "modelPth", "x"],
+            "error: unknown param `modelPth` for prototype `tf-serving` (did you mean `modelPath`?)",
+        ),
+        (
+            &["param", "set", "--env", "clod", "serveInception", "image", "x"],
+            "error: unknown environment `clod` (did you mean `cloud`?)",
+        ),
+        (
+            &["env", "rm", "nocluod"],
+            "error: unknown environment `nocluod` (did you mean `nocloud`?)",
+        ),
+        (
+            &["component", "rm", "serve"],
+            "error: unknown component `serve` (did you mean `serveInception`?)",
+        ),
+        (
+            &["pkg", "install", "kubeflow/tf-servin"],
+            "error: unknown package `kubeflow/tf-servin` (did you mean `tf-serving`?)",
+        ),
+    ];
+    for (args, first_line) in cases {
+        let stderr = fails_changing_nothing(&s, args);
+        assert_eq!(stderr.lines().next(), Some(*first_line), "{args:?}:\n{stderr}");
+    }
+}
+
+#[test]
+fn duplicate_and_invalid_names_are_refused() {
+    let s = seed_app();
+    let cases: &[(&[&str], &str)] = &[
+        (&["env", "add", "cloud"], "error: environment `cloud` already exists"),
+        (
+            &["generate", "tf-serving", "serveInception", "--name=x", MODEL_PATH],
+            "error: component `serveInception` already exists",
+        ),
+        (&["env", "add", "Cloud_2"], "error: invalid environment name `Cloud_2`"),
+        (
+            &["generate", "tf-serving", "../escape", "--name=x", MODEL_PATH],
+            "error: invalid component name `../escape`",
+        ),
+        (&["pkg", "install", "tf-serving"], "error: package `kubeflow/tf-serving` already exists"),
+    ];
+    for (args, start) in cases {
+        let stderr = fails_changing_nothing(&s, args);
+        assert!(stderr.starts_with(start), "{args:?}:\n{stderr}");
+    }
+    let before = s.files(APP);
+    let out = s.run_in(APP, &["env", "set", "cloud", "--label", "bad key=x"]);
+    assert_eq!(out.status.code(), Some(2), "a malformed flag is a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid label key `bad key`"));
+    assert_eq!(s.files(APP), before);
+}
+
+#[test]
+fn values_are_typed_by_the_prototype() {
+    let s = seed_app();
+    let stderr =
+        fails_changing_nothing(&s, &["generate", "tf-serving", "m", "--name=Bad_Name", MODEL_PATH]);
+    assert!(stderr.starts_with("error: cannot generate component `m`"), "{stderr}");
+    assert!(
+        stderr.contains("rejected param `name`: `Bad_Name` is not a valid DNS-1123 label"),
+        "{stderr}"
+    );
+    let stderr = fails_changing_nothing(&s, &["generate", "tf-serving", "m", "--name=m"]);
+    assert!(stderr.contains("missing required param `modelPath`"), "{stderr}");
+    let stderr =
+        fails_changing_nothing(&s, &["param", "set", "--env", "cloud", "cloud", "aws", "extra"]);
+    assert!(stderr.starts_with("error: unknown component `cloud`"), "{stderr}");
+}
+
+#[test]
+fn hand_broken_files_are_reported_with_file_and_line() {
+    let s = seed_app();
+    let component = s.app(APP).join("components/serveInception.toml");
+    let original = std::fs::read_to_string(&component).unwrap();
+
+    std::fs::write(&component, format!("{original}\nreplicas = [\n")).unwrap();
+    let stderr = fails_changing_nothing(&s, &["show", "cloud"]);
+    assert!(
+        stderr.starts_with(
+            "error: components/serveInception.toml: invalid TOML: TOML parse error at line"
+        ),
+        "{stderr}"
+    );
+
+    std::fs::write(&component, original.replace("[params]", "[params]\nserviceType = 3")).unwrap();
+    let stderr = fails_changing_nothing(&s, &["show", "cloud"]);
+    assert_eq!(
+        stderr.lines().next(),
+        Some(
+            "error: components/serveInception.toml:4: param `serviceType` expects a string, got `3`"
+        )
+    );
+
+    std::fs::write(&component, original.replace("[params]", "[params]\nreplicas = 3")).unwrap();
+    let stderr = fails_changing_nothing(&s, &["show", "cloud"]);
+    assert!(
+        stderr.starts_with("error: components/serveInception.toml:4: unknown param `replicas`"),
+        "{stderr}"
+    );
+
+    std::fs::write(&component, original.replace("prototype", "protoype")).unwrap();
+    let stderr = fails_changing_nothing(&s, &["show", "cloud"]);
+    assert!(
+        stderr.contains("unknown key `protoype` in a component (did you mean `prototype`?)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_failing_prototype_names_the_component() {
+    let s = seed_app();
+    s.ok(APP, &["param", "set", "--env", "cloud", "serveInception", "serviceType", "Ingress"]);
+    let stderr = fails_changing_nothing(&s, &["show", "cloud"]);
+    assert_eq!(
+        stderr.lines().next(),
+        Some(
+            "error: component `serveInception`: prototype `tf-serving` rejected param `serviceType`: unknown value `Ingress`; expected one of `ClusterIP`, `NodePort`, `LoadBalancer`"
+        )
+    );
+}
+
+#[test]
+fn a_changed_vendored_prototype_is_refused_before_it_runs() {
+    let s = seed_app();
+    let wasm = s.app(APP).join("vendor/kubeflow/tf-serving/tf-serving.wasm");
+    let mut bytes = std::fs::read(&wasm).unwrap();
+    bytes.push(0);
+    std::fs::write(&wasm, bytes).unwrap();
+    let stderr = fails_changing_nothing(&s, &["show", "cloud"]);
+    assert!(
+        stderr.starts_with("error: vendor/kubeflow/tf-serving/tf-serving.wasm does not match its digest in kiln.lock"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn prototype_files_cannot_escape_the_app() {
+    let s = seed_app();
+    let component = s.app(APP).join("components/serveInception.toml");
+    let original = std::fs::read_to_string(&component).unwrap();
+    let outside = s.dir.path().join("evil.wasm");
+    std::fs::copy(kiln_guest_artifacts::HOSTILE, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, s.app(APP).join("link.wasm")).unwrap();
+    for reference in ["../evil.wasm", outside.to_str().unwrap(), "link.wasm"] {
+        let text = original.replace("kubeflow/tf-serving/tf-serving", reference);
+        std::fs::write(&component, text).unwrap();
+        let stderr = fails_changing_nothing(&s, &["show", "cloud"]);
+        assert!(stderr.contains("cannot read"), "{reference}: {stderr}");
+    }
+    let stderr = fails_changing_nothing(
+        &s,
+        &["generate", outside.to_str().unwrap(), "evil", "--attack=probe"],
+    );
+    assert!(stderr.contains("is outside the app"), "{stderr}");
+}
+
+#[test]
+fn a_local_prototype_file_inside_the_app_works() {
+    let s = seed_app();
+    std::fs::create_dir(s.app(APP).join("prototypes")).unwrap();
+    std::fs::copy(kiln_guest_artifacts::HOSTILE, s.app(APP).join("prototypes/hostile.wasm"))
+        .unwrap();
+    s.ok(APP, &["generate", "prototypes/hostile.wasm", "probe", "--attack=probe"]);
+    let shown = s.ok(APP, &["show", "nocloud", "-c", "probe"]);
+    assert!(shown.contains("kiln.dev/component: probe"), "{shown}");
+}
+
+#[test]
+fn the_app_is_found_from_a_subdirectory() {
+    let s = seed_app();
+    assert!(!s.ok(&format!("{APP}/components"), &["show", "cloud"]).is_empty());
+    let stderr = s.fails(".", &["show", "cloud"]);
+    assert!(stderr.starts_with("error: no Kiln app in"), "{stderr}");
+    assert!(stderr.contains("hint: create one with `kiln init NAME`"), "{stderr}");
+}
+
+#[test]
+fn completions_are_generated() {
+    let s = Scratch::new();
+    let script = s.ok(".", &["completions", "bash"]);
+    assert!(script.contains("kiln__generate") || script.contains("generate"), "{script}");
+}
+
+#[test]
+fn help_of_the_main_verbs() {
+    let s = Scratch::new();
+    for verb in [&["init"][..], &["env", "add"], &["param", "set"], &["show"], &["pkg", "install"]]
+    {
+        let mut args = verb.to_vec();
+        args.push("--help");
+        let name = format!("help_{}", verb.join("_"));
+        insta::assert_snapshot!(name, s.ok(".", &args));
+    }
+}
