@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod manifest;
 pub mod names;
 pub mod pipeline;

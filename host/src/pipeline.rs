@@ -164,7 +164,9 @@ pub fn render(
             .generate(&c.loaded.info, &c.name, &params, &env, prototypes.limits())
             .map_err(|source| Error::Render { component: c.name.clone(), source })?;
         logs.push((c.name.clone(), result.logs));
-        rendered.push(ComponentObjects { component: c.name.clone(), objects: result.objects });
+        let mut objects = result.objects;
+        annotate_provenance(&mut objects, c.loaded.prototype.digest(), &params);
+        rendered.push(ComponentObjects { component: c.name.clone(), objects });
     }
     let ctx = manifest::Context {
         app: app.name(),
@@ -174,4 +176,31 @@ pub fn render(
     };
     let objects = manifest::post_process(&ctx, rendered)?;
     Ok(Rendering { objects, logs })
+}
+
+/// Annotation with the digest of the prototype that rendered an object.
+pub const PROTOTYPE_ANNOTATION: &str = "kiln.dev/prototype-digest";
+/// Annotation with a hash of the params it was rendered from.
+pub const PARAMS_ANNOTATION: &str = "kiln.dev/params-hash";
+
+/// Record where each object came from: the prototype's digest and a hash of the params.
+fn annotate_provenance(
+    objects: &mut [serde_json::Value],
+    digest: &str,
+    params: &crate::prototype::Params,
+) {
+    let canonical: serde_json::Map<String, serde_json::Value> =
+        params.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    let hash = crate::registry::digest(serde_json::Value::Object(canonical).to_string().as_bytes());
+    for object in objects {
+        let Some(meta) = object.get_mut("metadata").and_then(serde_json::Value::as_object_mut)
+        else {
+            continue;
+        };
+        let annotations = meta.entry("annotations").or_insert_with(|| serde_json::json!({}));
+        if let Some(annotations) = annotations.as_object_mut() {
+            annotations.insert(PROTOTYPE_ANNOTATION.into(), digest.into());
+            annotations.insert(PARAMS_ANNOTATION.into(), hash.clone().into());
+        }
+    }
 }

@@ -74,12 +74,64 @@ pub struct Scratch {
     /// The temporary directory; apps are created inside it.
     pub dir: tempfile::TempDir,
     cache: tempfile::TempDir,
+    kubeconfig: std::path::PathBuf,
+}
+
+/// The kubeconfig of the test API server that `scripts/test` starts.
+pub fn test_kubeconfig() -> std::path::PathBuf {
+    match std::env::var_os("KILN_TEST_KUBECONFIG") {
+        Some(path) if std::path::Path::new(&path).is_file() => path.into(),
+        _ => panic!(
+            "cluster tests need the test API server: run them with `scripts/test`, or start one \
+             with `tests/envtest/build && tests/envtest/start DIR` and set \
+             KILN_TEST_KUBECONFIG=DIR/kubeconfig"
+        ),
+    }
 }
 
 impl Scratch {
-    /// A new empty scratch directory.
+    /// A new empty scratch directory, with no kubeconfig.
     pub fn new() -> Self {
-        Scratch { dir: tempfile::tempdir().unwrap(), cache: tempfile::tempdir().unwrap() }
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("no-kubeconfig");
+        Scratch { dir, cache: tempfile::tempdir().unwrap(), kubeconfig }
+    }
+
+    /// A new scratch directory whose commands use the test API server's kubeconfig.
+    pub fn with_cluster() -> Self {
+        Scratch { kubeconfig: test_kubeconfig(), ..Scratch::new() }
+    }
+
+    /// Run kubectl against the test API server; require success and return stdout.
+    pub fn kubectl(&self, args: &[&str]) -> String {
+        let out = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .expect("kubectl is installed");
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "kubectl {args:?} failed: {stderr}");
+        stdout
+    }
+
+    /// Run kubectl with `stdin` as input; require success.
+    pub fn kubectl_stdin(&self, args: &[&str], stdin: &str) -> String {
+        use std::io::Write;
+        let mut child = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("kubectl is installed");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "kubectl {args:?} failed: {stderr}");
+        stdout
     }
 
     /// The directory of app `name`.
@@ -93,7 +145,7 @@ impl Scratch {
             .args(args)
             .current_dir(self.dir.path().join(cwd))
             .env("KILN_CACHE_DIR", self.cache.path())
-            .env("KUBECONFIG", self.dir.path().join("no-kubeconfig"))
+            .env("KUBECONFIG", &self.kubeconfig)
             .env("NO_COLOR", "1")
             .output()
             .expect("run kiln")

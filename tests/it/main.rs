@@ -4,6 +4,7 @@
 mod app;
 mod cache;
 mod cli;
+mod cluster;
 mod common;
 mod sandbox;
 mod tf_serving;

@@ -1,8 +1,11 @@
 //! The command line: one module per noun, one file per verb. Each verb resolves its arguments
 //! and calls the library; nothing here renders, validates or talks to a cluster itself.
 
+mod apply;
 mod completions;
 mod component;
+mod delete;
+mod diff;
 mod env;
 mod generate;
 mod init;
@@ -68,6 +71,12 @@ enum Command {
     Param(param::Command),
     /// Print an environment's objects.
     Show(show::Args),
+    /// Apply an environment to its cluster (server-side apply).
+    Apply(apply::Args),
+    /// Show what `apply` would change in the cluster.
+    Diff(diff::Args),
+    /// Delete an environment's objects from its cluster.
+    Delete(delete::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
 }
@@ -107,6 +116,9 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Component(command) => command.run(printer),
         Command::Param(command) => command.run(printer),
         Command::Show(args) => show::run(args, printer),
+        Command::Apply(args) => apply::run(args, printer),
+        Command::Diff(args) => diff::run(args, printer),
+        Command::Delete(args) => delete::run(args, printer),
         Command::Completions(args) => completions::run(args, printer),
     }
 }
@@ -120,6 +132,8 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
             } else if let Some(err) = cause.downcast_ref::<ParamError>() {
                 err.hint()
             } else if let Some(err) = cause.downcast_ref::<AppError>() {
+                err.hint()
+            } else if let Some(err) = cause.downcast_ref::<crate::cluster::Error>() {
                 err.hint()
             } else {
                 cause.downcast_ref::<pipeline::Error>().and_then(pipeline::Error::hint)

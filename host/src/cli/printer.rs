@@ -58,6 +58,18 @@ impl Printer {
         }
     }
 
+    /// A progress line, shown at normal verbosity.
+    pub fn progress(&self, message: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            eprintln!("{message}");
+        }
+    }
+
+    /// Whether stdout is a terminal that takes colour.
+    pub fn color_stdout(&self) -> bool {
+        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    }
+
     /// Detail, shown with `--verbose`.
     pub fn detail(&self, message: &str) {
         if self.verbosity >= Verbosity::Verbose {

@@ -57,6 +57,32 @@ impl Prototype for Hostile {
                 }
                 Ok(vec![config_map("waited", "")])
             }
+            "crd-and-cr" => Ok(vec![
+                json!({
+                    "apiVersion": "apiextensions.k8s.io/v1",
+                    "kind": "CustomResourceDefinition",
+                    "metadata": { "name": "widgets.example.kiln.dev" },
+                    "spec": {
+                        "group": "example.kiln.dev",
+                        "scope": "Namespaced",
+                        "names": { "plural": "widgets", "singular": "widget", "kind": "Widget" },
+                        "versions": [{
+                            "name": "v1", "served": true, "storage": true,
+                            "schema": { "openAPIV3Schema": {
+                                "type": "object",
+                                "properties": { "spec": { "type": "object", "properties": {
+                                    "size": { "type": "integer" } } } },
+                            } },
+                        }],
+                    },
+                }),
+                json!({
+                    "apiVersion": "example.kiln.dev/v1",
+                    "kind": "Widget",
+                    "metadata": { "name": format!("{}-widget", ctx.component.to_lowercase()) },
+                    "spec": { "size": size },
+                }),
+            ]),
             "bad-json" => Ok(vec![json!("not an object")]),
             "reject" => Err(Error::param("size", "is never right")),
             other => Err(Error::param("attack", format!("unknown attack `{other}`"))),

@@ -1,0 +1,137 @@
+//! `kiln apply ENV`: render and server-side apply an environment to its cluster.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::app::App;
+use crate::cli::{Printer, RunArgs};
+use crate::cluster::{self, ApplyOptions, DryRun, Event, InventoryRef, Target};
+use crate::pipeline;
+
+/// Apply an environment (or some components) with server-side apply, field manager `kiln`:
+/// Namespaces and CRDs first, CRDs waited on until Established, then the rest in parallel.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The environment.
+    env: String,
+    /// Only these components (repeatable).
+    #[arg(short, long = "component", value_name = "COMPONENT")]
+    components: Vec<String>,
+    /// `client`: print what would be applied; `server`: let the server check without persisting.
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    dry_run: Option<DryRun>,
+    /// Delete objects of this app and environment that are no longer rendered (only Kiln's).
+    #[arg(long)]
+    prune: bool,
+    /// Take over fields another field manager owns.
+    #[arg(long)]
+    force_conflicts: bool,
+    /// Wait for Deployments, StatefulSets and CRDs to be ready.
+    #[arg(long)]
+    wait: bool,
+    /// How long `--wait` waits, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    timeout: u64,
+    /// Objects applied at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    concurrency: usize,
+    /// The kubeconfig context to use instead of the environment's.
+    #[arg(long)]
+    context: Option<String>,
+    /// Print each object's outcome, not only the summary.
+    #[arg(long)]
+    show_objects: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// What every cluster verb needs: the objects with their components, where, and the inventory.
+pub(super) struct Prepared {
+    pub objects: Vec<(String, serde_json::Value)>,
+    pub target: Target,
+    pub inventory: InventoryRef,
+}
+
+/// Render `env` (limited to `components`) and work out its cluster.
+pub(super) fn prepare(
+    app: &App,
+    env: &str,
+    components: &[String],
+    context: Option<String>,
+    run: &RunArgs,
+    printer: &Printer,
+) -> anyhow::Result<Prepared> {
+    let limits = run.limits()?;
+    let engine = run.engine(&limits)?;
+    let rendering = pipeline::render(app, env, components, &engine, limits);
+    super::flush_notes(&engine, printer);
+    let rendering = rendering?;
+    for (component, lines) in &rendering.logs {
+        printer.logs(component, lines);
+    }
+    let env_file = app.environment(env)?;
+    Ok(Prepared {
+        objects: rendering.objects.into_iter().map(|o| (o.component, o.value)).collect(),
+        target: Target { context: context.or(env_file.context), server: env_file.server },
+        inventory: InventoryRef {
+            app: app.name().into(),
+            environment: env.into(),
+            namespace: env_file.namespace,
+        },
+    })
+}
+
+/// A runtime for one command, and Ctrl-C as an error.
+pub(super) fn block_on<T>(
+    future: impl std::future::Future<Output = Result<T, cluster::Error>>,
+) -> anyhow::Result<T> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    Ok(runtime.block_on(async {
+        tokio::select! {
+            result = future => result,
+            _ = tokio::signal::ctrl_c() => Err(cluster::Error::Interrupted),
+        }
+    })?)
+}
+
+/// Progress lines: one per object with `--show-objects` or `--verbose`.
+pub(super) fn progress(printer: &Printer, each: bool) -> impl Fn(&Event) + Sync + '_ {
+    move |event| match event {
+        Event::Done(key, outcome) if each => printer.progress(&format!("{key} {}", outcome.word())),
+        Event::Done(key, outcome) => printer.detail(&format!("{key} {}", outcome.word())),
+        Event::Waiting(key, what) => printer.detail(&format!("waiting for {key} to be {what}")),
+    }
+}
+
+/// Run `kiln apply`.
+pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let app = super::open_app()?;
+    let prepared = prepare(&app, &args.env, &args.components, args.context, &args.run, printer)?;
+    if args.dry_run == Some(DryRun::Client) {
+        for (component, object) in &prepared.objects {
+            printer.data(&format!(
+                "{} (dry run, component {component})\n",
+                crate::manifest::object_ref(object)
+            ))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let options = ApplyOptions {
+        dry_run: args.dry_run,
+        prune: args.prune,
+        force_conflicts: args.force_conflicts,
+        wait: args.wait.then(|| Duration::from_secs(args.timeout)),
+        concurrency: args.concurrency,
+        components: args.components,
+    };
+    let on_event = progress(printer, args.show_objects);
+    let report = block_on(async {
+        let (client, server) = cluster::connect(&prepared.target).await?;
+        let cluster = cluster::Cluster::new(client, server);
+        cluster::apply(&cluster, &prepared.objects, &prepared.inventory, &options, &on_event).await
+    })?;
+    let suffix = if args.dry_run.is_some() { " (server dry run)" } else { "" };
+    printer.note(&format!("applied `{}`: {}{suffix}", args.env, report.summary()));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,70 @@
+//! `kiln diff ENV`: what `apply` would change, from a server-side dry-run.
+
+use std::process::ExitCode;
+
+use crate::cli::{Printer, RunArgs};
+use crate::cluster;
+
+/// Show what applying the environment would change in its cluster, as a unified diff of each
+/// object (live vs. a server-side dry-run apply), with managed fields, status and server-set
+/// metadata hidden. Exit status: 0 when equal, 1 when different, 2 on error.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The environment.
+    env: String,
+    /// Only these components (repeatable).
+    #[arg(short, long = "component", value_name = "COMPONENT")]
+    components: Vec<String>,
+    /// Show the result of taking over fields another manager owns.
+    #[arg(long)]
+    force_conflicts: bool,
+    /// The kubeconfig context to use instead of the environment's.
+    #[arg(long)]
+    context: Option<String>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Run `kiln diff`; errors exit 2, since 1 means "different".
+pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
+    match diff(args, printer) {
+        Ok(code) => Ok(code),
+        Err(err) => {
+            printer.report(&err);
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn diff(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let app = super::open_app()?;
+    let prepared =
+        super::apply::prepare(&app, &args.env, &args.components, args.context, &args.run, printer)?;
+    let diffs = super::apply::block_on(async {
+        let (client, server) = cluster::connect(&prepared.target).await?;
+        let cluster = cluster::Cluster::new(client, server);
+        cluster::diff(&cluster, &prepared.objects, args.force_conflicts).await
+    })?;
+    let color = printer.color_stdout();
+    for d in &diffs {
+        printer.data(&colorize(&d.text, color))?;
+    }
+    Ok(if diffs.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn colorize(text: &str, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    text.lines()
+        .map(|line| {
+            let code = match line.as_bytes().first() {
+                Some(b'+') => "32",
+                Some(b'-') => "31",
+                Some(b'@') => "36",
+                _ => return format!("{line}\n"),
+            };
+            format!("\x1b[{code}m{line}\x1b[0m\n")
+        })
+        .collect()
+}

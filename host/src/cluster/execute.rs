@@ -1,0 +1,444 @@
+//! Executing a plan against a cluster: server-side apply with field manager `kiln`, phase by
+//! phase with bounded concurrency, CRDs waited on until Established, prune and delete of
+//! Kiln's own objects only, readiness waits, and retries on throttling and server errors.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{ApiCapabilities, Scope};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::inventory::InventoryRef;
+use super::plan::{self, ObjectKey};
+use super::{Error, FIELD_MANAGER};
+use crate::manifest::{APP_LABEL, ENV_LABEL, MANAGED_BY, MANAGER};
+
+/// How `--dry-run` was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DryRun {
+    /// Print the plan; contact no server.
+    Client,
+    /// Ask the server to apply without persisting anything.
+    Server,
+}
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Dry run, if any.
+    pub dry_run: Option<DryRun>,
+    /// Delete objects of this app and environment that are no longer rendered.
+    pub prune: bool,
+    /// Take over fields owned by other managers.
+    pub force_conflicts: bool,
+    /// Wait for Deployments, StatefulSets and CRDs to be ready, up to this long.
+    pub wait: Option<Duration>,
+    /// Objects applied at once.
+    pub concurrency: usize,
+    /// The components applied (empty: all), which bounds what prune may delete.
+    pub components: Vec<String>,
+}
+
+/// What happened to one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It did not exist and was created.
+    Created,
+    /// It existed and changed.
+    Configured,
+    /// It existed and nothing changed.
+    Unchanged,
+    /// It was deleted by a prune.
+    Pruned,
+    /// It was deleted.
+    Deleted,
+    /// It was not there (nothing to delete).
+    Absent,
+    /// It was left alone, and why.
+    Skipped(String),
+}
+
+impl Outcome {
+    /// The word the summary uses.
+    pub fn word(&self) -> &str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Configured => "configured",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Pruned => "pruned",
+            Outcome::Deleted => "deleted",
+            Outcome::Absent => "absent",
+            Outcome::Skipped(_) => "skipped",
+        }
+    }
+}
+
+/// Progress, for the display.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// One object is done.
+    Done(ObjectKey, Outcome),
+    /// Waiting for an object.
+    Waiting(ObjectKey, &'static str),
+}
+
+/// The result of an apply or delete, in plan order.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Each object and what happened to it.
+    pub results: Vec<(ObjectKey, Outcome)>,
+}
+
+impl Report {
+    /// Counts per outcome word, in a fixed order, for the summary line.
+    pub fn summary(&self) -> String {
+        let words =
+            ["created", "configured", "unchanged", "pruned", "deleted", "absent", "skipped"];
+        let parts: Vec<String> = words
+            .iter()
+            .map(|w| (w, self.results.iter().filter(|(_, o)| o.word() == *w).count()))
+            .filter(|(_, n)| *n > 0)
+            .map(|(w, n)| format!("{n} {w}"))
+            .collect();
+        if parts.is_empty() { "nothing to do".into() } else { parts.join(", ") }
+    }
+}
+
+/// A cluster connection with a discovery cache.
+pub struct Cluster {
+    client: kube::Client,
+    server: String,
+    kinds: Mutex<HashMap<(String, String), (ApiResource, ApiCapabilities)>>,
+}
+
+const ATTEMPTS: u32 = 6;
+
+fn retryable(err: &kube::Error) -> bool {
+    match err {
+        kube::Error::Api(status) => status.code == 429 || status.code >= 500,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+impl Cluster {
+    /// Wrap a connected client.
+    pub fn new(client: kube::Client, server: String) -> Self {
+        Cluster { client, server, kinds: Mutex::new(HashMap::new()) }
+    }
+
+    /// Run `request`, retrying with exponential backoff on 429, 5xx and connection errors.
+    pub(super) async fn retry<T, F, Fut>(&self, mut request: F) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        let mut delay = Duration::from_millis(100);
+        for _ in 1..ATTEMPTS {
+            match request().await {
+                Err(e) if retryable(&e) => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                other => return other,
+            }
+        }
+        request().await
+    }
+
+    pub(super) fn error(&self, action: &'static str, key: &ObjectKey, err: kube::Error) -> Error {
+        match err {
+            kube::Error::Api(status) if status.code == 409 && action == "apply" => {
+                Error::Conflict { object: key.to_string(), message: status.message }
+            }
+            kube::Error::Api(status) if status.code == 401 => Error::Unauthorized {
+                server: self.server.clone(),
+                code: status.code,
+                message: status.message,
+            },
+            kube::Error::Api(status) => {
+                Error::Api { action, object: key.to_string(), message: status.message }
+            }
+            kube::Error::HyperError(_) | kube::Error::Service(_) => {
+                Error::Unreachable { server: self.server.clone(), message: format!("{err}") }
+            }
+            other => Error::Api { action, object: key.to_string(), message: other.to_string() },
+        }
+    }
+
+    /// The API for `key`'s kind, discovered once per kind.
+    pub(super) async fn api(&self, key: &ObjectKey) -> Result<Api<DynamicObject>, Error> {
+        let (group, version) = match key.api_version.rsplit_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (String::new(), key.api_version.clone()),
+        };
+        let cache_key = (key.api_version.clone(), key.kind.clone());
+        let cached = self.kinds.lock().await.get(&cache_key).cloned();
+        let (resource, caps) = match cached {
+            Some(found) => found,
+            None => {
+                let gvk = GroupVersionKind::gvk(&group, &version, &key.kind);
+                let found = self
+                    .retry(|| kube::discovery::pinned_kind(&self.client, &gvk))
+                    .await
+                    .map_err(|e| match e {
+                    kube::Error::Api(s) if s.code == 404 => Error::UnknownKind {
+                        api_version: key.api_version.clone(),
+                        kind: key.kind.clone(),
+                        object: key.to_string(),
+                    },
+                    kube::Error::Discovery(_) => Error::UnknownKind {
+                        api_version: key.api_version.clone(),
+                        kind: key.kind.clone(),
+                        object: key.to_string(),
+                    },
+                    other => self.error("discover", key, other),
+                })?;
+                self.kinds.lock().await.insert(cache_key, found.clone());
+                found
+            }
+        };
+        Ok(match (&caps.scope, &key.namespace) {
+            (Scope::Namespaced, Some(ns)) => {
+                Api::namespaced_with(self.client.clone(), ns, &resource)
+            }
+            _ => Api::all_with(self.client.clone(), &resource),
+        })
+    }
+
+    /// Server-side apply one object.
+    async fn apply_one(
+        &self,
+        key: &ObjectKey,
+        object: &Value,
+        opts: &ApplyOptions,
+    ) -> Result<Outcome, Error> {
+        let api = self.api(key).await?;
+        let before =
+            self.retry(|| api.get_opt(&key.name)).await.map_err(|e| self.error("get", key, e))?;
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = opts.force_conflicts;
+        params.dry_run = opts.dry_run == Some(DryRun::Server);
+        let after = self
+            .retry(|| async { api.patch(&key.name, &params, &Patch::Apply(object)).await })
+            .await
+            .map_err(|e| self.error("apply", key, e))?;
+        Ok(match before {
+            None => Outcome::Created,
+            Some(b) if b.metadata.resource_version == after.metadata.resource_version => {
+                Outcome::Unchanged
+            }
+            Some(_) => Outcome::Configured,
+        })
+    }
+
+    /// Delete `key` if it is Kiln's object of this app and environment; anything else is left.
+    async fn delete_owned(
+        &self,
+        key: &ObjectKey,
+        inventory: &InventoryRef,
+        dry_run: bool,
+    ) -> Result<Outcome, Error> {
+        let api = match self.api(key).await {
+            Ok(api) => api,
+            Err(Error::UnknownKind { .. }) => return Ok(Outcome::Absent),
+            Err(e) => return Err(e),
+        };
+        let Some(live) =
+            self.retry(|| api.get_opt(&key.name)).await.map_err(|e| self.error("get", key, e))?
+        else {
+            return Ok(Outcome::Absent);
+        };
+        let labels = live.metadata.labels.unwrap_or_default();
+        let ours = labels.get(MANAGED_BY).map(String::as_str) == Some(MANAGER)
+            && labels.get(APP_LABEL) == Some(&inventory.app)
+            && labels.get(ENV_LABEL) == Some(&inventory.environment);
+        if !ours {
+            return Ok(Outcome::Skipped(
+                "it does not carry this app's and environment's labels".into(),
+            ));
+        }
+        let mut params = DeleteParams::background();
+        params.dry_run = dry_run;
+        self.retry(|| api.delete(&key.name, &params))
+            .await
+            .map_err(|e| self.error("delete", key, e))?;
+        Ok(Outcome::Deleted)
+    }
+
+    /// Poll `check` every 250 ms until it says yes or `timeout` passes.
+    async fn wait_for(
+        &self,
+        key: &ObjectKey,
+        what: &'static str,
+        timeout: Duration,
+        check: impl Fn(Option<&DynamicObject>) -> bool,
+    ) -> Result<(), Error> {
+        let api = self.api(key).await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let live = self
+                .retry(|| api.get_opt(&key.name))
+                .await
+                .map_err(|e| self.error("get", key, e))?;
+            if check(live.as_ref()) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Timeout {
+                    object: key.to_string(),
+                    what,
+                    seconds: timeout.as_secs(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// Whether a live object is ready: CRDs Established, Deployments and StatefulSets with all
+/// replicas updated and available (or ready); anything else as soon as it exists.
+fn ready(kind: &str, live: Option<&DynamicObject>) -> bool {
+    let Some(live) = live else { return false };
+    let data = &live.data;
+    let int = |v: &Value| v.as_i64().unwrap_or(0);
+    match kind {
+        "CustomResourceDefinition" => established(live),
+        "Deployment" => {
+            let want = data["spec"]["replicas"].as_i64().unwrap_or(1);
+            let status = &data["status"];
+            int(&status["observedGeneration"]) >= live.metadata.generation.unwrap_or(0)
+                && int(&status["updatedReplicas"]) >= want
+                && int(&status["availableReplicas"]) >= want
+        }
+        "StatefulSet" => {
+            let want = data["spec"]["replicas"].as_i64().unwrap_or(1);
+            int(&data["status"]["readyReplicas"]) >= want
+        }
+        _ => true,
+    }
+}
+
+fn established(live: &DynamicObject) -> bool {
+    live.data["status"]["conditions"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "Established" && c["status"] == "True"))
+}
+
+const CRD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Apply `objects` (post-processed, each with its component) to the cluster of `cluster`.
+pub async fn apply(
+    cluster: &Cluster,
+    objects: &[(String, Value)],
+    inventory: &InventoryRef,
+    opts: &ApplyOptions,
+    on_event: &(dyn Fn(&Event) + Sync),
+) -> Result<Report, Error> {
+    let keys: Vec<ObjectKey> = objects.iter().map(|(c, v)| ObjectKey::of(v, c)).collect();
+    let values: Vec<Value> = objects.iter().map(|(_, v)| v.clone()).collect();
+    let mut results: Vec<Option<Outcome>> = vec![None; objects.len()];
+    let (keys_ref, values_ref) = (&keys, &values);
+    for phase in plan::plan(&values) {
+        let done: Vec<(usize, Outcome)> = futures::stream::iter(phase.objects.iter().copied())
+            .map(|i| async move {
+                let outcome = cluster.apply_one(&keys_ref[i], &values_ref[i], opts).await?;
+                on_event(&Event::Done(keys_ref[i].clone(), outcome.clone()));
+                Ok::<_, Error>((i, outcome))
+            })
+            .buffer_unordered(opts.concurrency.max(1))
+            .try_collect()
+            .await?;
+        for (i, outcome) in done {
+            results[i] = Some(outcome);
+        }
+        if phase.wait_established && opts.dry_run.is_none() {
+            for &i in &phase.objects {
+                on_event(&Event::Waiting(keys[i].clone(), "established"));
+                cluster
+                    .wait_for(&keys[i], "established", CRD_TIMEOUT, |l| l.is_some_and(established))
+                    .await?;
+            }
+        }
+    }
+    let mut report = Report {
+        results: keys
+            .iter()
+            .cloned()
+            .zip(results.into_iter().map(|o| o.unwrap_or(Outcome::Unchanged)))
+            .collect(),
+    };
+    let dry_run = opts.dry_run == Some(DryRun::Server);
+    let previous = inventory.read(&cluster.client).await?;
+    let mut recorded: Vec<ObjectKey> = previous
+        .iter()
+        .filter(|k| !opts.components.is_empty() && !opts.components.contains(&k.component))
+        .cloned()
+        .collect();
+    recorded.extend(keys.iter().cloned());
+    if opts.prune {
+        for key in plan::prune(&previous, &keys, &opts.components) {
+            let outcome = match cluster.delete_owned(&key, inventory, dry_run).await? {
+                Outcome::Deleted => Outcome::Pruned,
+                other => other,
+            };
+            on_event(&Event::Done(key.clone(), outcome.clone()));
+            report.results.push((key, outcome));
+        }
+    } else {
+        // Not pruning: keep remembering objects that are no longer rendered, so a later
+        // `--prune` still finds them.
+        recorded.extend(plan::prune(&previous, &keys, &opts.components));
+    }
+    inventory.write(&cluster.client, &recorded, dry_run).await?;
+    if let Some(timeout) = opts.wait.filter(|_| opts.dry_run.is_none()) {
+        for key in keys.iter().filter(|k| {
+            matches!(k.kind.as_str(), "Deployment" | "StatefulSet" | "CustomResourceDefinition")
+        }) {
+            on_event(&Event::Waiting(key.clone(), "ready"));
+            let kind = key.kind.clone();
+            cluster.wait_for(key, "ready", timeout, |l| ready(&kind, l)).await?;
+        }
+    }
+    Ok(report)
+}
+
+/// Delete Kiln's objects of the environment: those rendered now and those in the inventory,
+/// limited to `components` when given, in reverse apply order.
+pub async fn delete(
+    cluster: &Cluster,
+    objects: &[(String, Value)],
+    inventory: &InventoryRef,
+    components: &[String],
+    wait: Option<Duration>,
+    on_event: &(dyn Fn(&Event) + Sync),
+) -> Result<Report, Error> {
+    let rendered: Vec<ObjectKey> = objects.iter().map(|(c, v)| ObjectKey::of(v, c)).collect();
+    let previous = inventory.read(&cluster.client).await?;
+    // Everything rendered (in reverse apply order), then what only the inventory remembers.
+    let mut targets = plan::prune(&rendered, &[], &[]);
+    targets.extend(plan::prune(&previous, &rendered, components));
+    let mut seen = std::collections::BTreeSet::new();
+    targets.retain(|k| seen.insert(k.identity()));
+    let mut report = Report::default();
+    for key in &targets {
+        let outcome = cluster.delete_owned(key, inventory, false).await?;
+        if outcome == Outcome::Deleted
+            && let Some(timeout) = wait
+        {
+            on_event(&Event::Waiting(key.clone(), "deleted"));
+            cluster.wait_for(key, "deleted", timeout, |l| l.is_none()).await?;
+        }
+        on_event(&Event::Done(key.clone(), outcome.clone()));
+        report.results.push((key.clone(), outcome));
+    }
+    let deleted: std::collections::BTreeSet<_> = targets.iter().map(ObjectKey::identity).collect();
+    let remaining: Vec<ObjectKey> =
+        previous.into_iter().filter(|k| !deleted.contains(&k.identity())).collect();
+    inventory.write(&cluster.client, &remaining, false).await?;
+    Ok(report)
+}

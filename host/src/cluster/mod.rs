@@ -1,0 +1,110 @@
+//! Clusters: the only module that touches kube-rs. Connecting as kubectl would (kubeconfig,
+//! `KUBECONFIG`, context), planning an apply as a pure step, and executing apply, diff, delete
+//! and prune with server-side apply, bounded concurrency and retries.
+
+mod client;
+mod diff;
+mod execute;
+mod inventory;
+mod plan;
+
+pub use client::{Target, connect};
+pub use diff::{Diff, diff};
+pub use execute::{ApplyOptions, Cluster, DryRun, Event, Outcome, Report, apply, delete};
+pub use inventory::InventoryRef;
+pub use plan::{ObjectKey, Phase, plan};
+
+/// Field manager of every apply.
+pub const FIELD_MANAGER: &str = "kiln";
+
+/// A cluster operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No kubeconfig, no such context, or unusable credentials.
+    #[error("cannot configure a client for the cluster: {0}")]
+    Config(String),
+    /// The API server could not be reached.
+    #[error("cannot reach the cluster at {server}: {message}")]
+    Unreachable {
+        /// The server URL.
+        server: String,
+        /// What failed.
+        message: String,
+    },
+    /// The server refused the credentials.
+    #[error("the cluster at {server} refused the credentials ({code}): {message}")]
+    Unauthorized {
+        /// The server URL.
+        server: String,
+        /// 401 or 403.
+        code: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// Another field manager owns fields Kiln sets.
+    #[error("conflict applying `{object}`: {message}")]
+    Conflict {
+        /// `kind/namespace/name`.
+        object: String,
+        /// The server's message, naming the field and the other manager.
+        message: String,
+    },
+    /// The server does not serve the object's kind.
+    #[error("the cluster does not serve `{api_version}` `{kind}` (needed by `{object}`)")]
+    UnknownKind {
+        /// The object's apiVersion.
+        api_version: String,
+        /// Its kind.
+        kind: String,
+        /// `kind/namespace/name`.
+        object: String,
+    },
+    /// Any other API error on one object.
+    #[error("cannot {action} `{object}`: {message}")]
+    Api {
+        /// apply, get, delete...
+        action: &'static str,
+        /// `kind/namespace/name`.
+        object: String,
+        /// The server's message.
+        message: String,
+    },
+    /// Waiting for readiness ran out of time.
+    #[error("timed out after {seconds} s waiting for `{object}` to be {what}")]
+    Timeout {
+        /// `kind/namespace/name`.
+        object: String,
+        /// Established, ready, deleted.
+        what: &'static str,
+        /// The timeout.
+        seconds: u64,
+    },
+    /// The user pressed Ctrl-C.
+    #[error(
+        "interrupted; objects applied so far stay applied, and running the command again converges"
+    )]
+    Interrupted,
+}
+
+impl Error {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Conflict { .. } => Some(
+                "another field manager owns that field; rerun with `--force-conflicts` to take it over"
+                    .into(),
+            ),
+            Error::Unreachable { .. } => {
+                Some("check the environment's cluster with `kiln env describe`".into())
+            }
+            Error::Config(_) => Some(
+                "set the environment's cluster with `kiln env set ENV --context C` (see `kubectl config get-contexts`)"
+                    .into(),
+            ),
+            Error::UnknownKind { .. } => {
+                Some("install the CRD first, or add it to a component of the app".into())
+            }
+            _ => None,
+        }
+    }
+}

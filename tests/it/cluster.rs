@@ -1,0 +1,203 @@
+//! `apply`, `diff` and `delete` against a real kube-apiserver (tests/envtest, started by
+//! `scripts/test`), checked with the real kubectl. Each test works in its own namespace.
+
+use crate::common::Scratch;
+
+/// A namespace of its own for each test and run, so runs against one server do not collide.
+fn namespace(test: &str) -> String {
+    format!("kiln-{test}-{}", std::process::id())
+}
+
+/// An app `name` whose `dev` environment targets the test cluster's namespace `ns`, with
+/// tf-serving installed and a component `web`.
+fn cluster_app(name: &str, ns: &str) -> Scratch {
+    let s = Scratch::with_cluster();
+    s.ok(".", &["init", name, "--context", "envtest", "--namespace", ns]);
+    s.ok(name, &["env", "add", "dev", "--context", "envtest", "--namespace", ns]);
+    s.ok(name, &["pkg", "install", "tf-serving"]);
+    s.ok(name, &["generate", "tf-serving", "web", "--name=web", "--modelPath=gs://bucket/web"]);
+    s.kubectl(&["create", "namespace", ns]);
+    s
+}
+
+fn resource_version(s: &Scratch, ns: &str, what: &str) -> String {
+    s.kubectl(&["-n", ns, "get", what, "-o", "jsonpath={.metadata.resourceVersion}"])
+}
+
+#[test]
+fn apply_creates_then_reapply_changes_nothing() {
+    let (app, ns) = ("idem", &namespace("idem"));
+    let s = cluster_app(app, ns);
+    let out = s.run_in(app, &["apply", "dev"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("applied `dev`: 2 created"), "{stderr}");
+    let before = resource_version(&s, ns, "deployment/web");
+
+    let out = s.run_in(app, &["apply", "dev", "--show-objects"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("Deployment/{ns}/web unchanged")), "{stderr}");
+    assert!(stderr.contains("applied `dev`: 2 unchanged"), "{stderr}");
+    assert_eq!(resource_version(&s, ns, "deployment/web"), before, "no write on re-apply");
+
+    // kubectl sees Kiln's labels, annotations and field manager.
+    let live: serde_json::Value = serde_json::from_str(&s.kubectl(&[
+        "-n",
+        ns,
+        "get",
+        "deployment/web",
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]))
+    .unwrap();
+    assert_eq!(live["metadata"]["labels"]["app.kubernetes.io/managed-by"], "kiln");
+    assert_eq!(live["metadata"]["labels"]["kiln.dev/environment"], "dev");
+    assert!(
+        live["metadata"]["annotations"]["kiln.dev/prototype-digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    let managers: Vec<&str> = live["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["operation"] == "Apply")
+        .map(|m| m["manager"].as_str().unwrap())
+        .collect();
+    assert_eq!(managers, ["kiln"]);
+}
+
+#[test]
+fn a_conflict_names_the_other_manager_and_force_takes_over() {
+    let (app, ns) = ("conflict", &namespace("conflict"));
+    let s = cluster_app(app, ns);
+    s.ok(app, &["apply", "dev"]);
+    let other = format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  type: NodePort\n"
+    );
+    s.kubectl_stdin(
+        &["apply", "--server-side", "--force-conflicts", "--field-manager=someone-else", "-f", "-"],
+        &other,
+    );
+    let stderr = s.fails(app, &["apply", "dev"]);
+    assert!(
+        stderr.starts_with(&format!("error: conflict applying `Service/{ns}/web`")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("someone-else"), "names the other manager: {stderr}");
+    assert!(stderr.contains(".spec.type"), "names the field: {stderr}");
+    assert!(stderr.contains("--force-conflicts"), "{stderr}");
+    s.ok(app, &["apply", "dev", "--force-conflicts"]);
+    assert_eq!(
+        s.kubectl(&["-n", ns, "get", "service/web", "-o", "jsonpath={.spec.type}"]),
+        "ClusterIP"
+    );
+}
+
+#[test]
+fn dry_runs_write_nothing() {
+    let (app, ns) = ("dryrun", &namespace("dryrun"));
+    let s = cluster_app(app, ns);
+    let client = s.ok(app, &["apply", "dev", "--dry-run=client"]);
+    assert!(client.contains(&format!("Deployment/{ns}/web (dry run, component web)")), "{client}");
+    let out = s.run_in(app, &["apply", "dev", "--dry-run=server"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed = s.kubectl(&["-n", ns, "get", "deployments,services,configmaps", "-o", "name"]);
+    assert!(!listed.contains("web"), "{listed}");
+    assert!(!listed.contains("kiln-inventory"), "{listed}");
+}
+
+#[test]
+fn prune_removes_exactly_the_removed_components_objects() {
+    let (app, ns) = ("prune", &namespace("prune"));
+    let s = cluster_app(app, ns);
+    s.ok(app, &["generate", "tf-serving", "api", "--name=api", "--modelPath=gs://bucket/api"]);
+    s.ok(app, &["apply", "dev"]);
+    // A look-alike nobody labelled, in the same namespace.
+    s.kubectl(&["-n", ns, "create", "configmap", "api-lookalike", "--from-literal=a=b"]);
+    s.ok(app, &["component", "rm", "api"]);
+    let out = s.run_in(app, &["apply", "dev", "--prune"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("2 unchanged, 2 pruned"), "{stderr}");
+    let names = s.kubectl(&["-n", ns, "get", "deployments,services,configmaps", "-o", "name"]);
+    assert!(names.contains("deployment.apps/web"), "{names}");
+    assert!(!names.contains("deployment.apps/api"), "{names}");
+    assert!(!names.contains("service/api\n"), "{names}");
+    assert!(names.contains("configmap/api-lookalike"), "the unlabelled look-alike stays: {names}");
+}
+
+#[test]
+fn a_crd_and_its_custom_resource_apply_in_one_go() {
+    let (app, ns) = ("crd", &namespace("crd"));
+    let s = cluster_app(app, ns);
+    std::fs::create_dir(s.app(app).join("prototypes")).unwrap();
+    std::fs::copy(kiln_guest_artifacts::HOSTILE, s.app(app).join("prototypes/hostile.wasm"))
+        .unwrap();
+    s.ok(
+        app,
+        &["generate", "prototypes/hostile.wasm", "gadget", "--attack=crd-and-cr", "--size=3"],
+    );
+    s.ok(app, &["apply", "dev", "-c", "gadget"]);
+    assert_eq!(
+        s.kubectl(&["-n", ns, "get", "widget/gadget-widget", "-o", "jsonpath={.spec.size}"]),
+        "3"
+    );
+}
+
+#[test]
+fn diff_exits_0_when_equal_1_when_different_2_on_error() {
+    let (app, ns) = ("diff", &namespace("diff"));
+    let s = cluster_app(app, ns);
+    let out = s.run_in(app, &["diff", "dev"]);
+    assert_eq!(out.status.code(), Some(1), "nothing applied yet");
+    s.ok(app, &["apply", "dev"]);
+    let out = s.run_in(app, &["diff", "dev"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    s.ok(app, &["param", "set", "web", "image", "my/server:2"]);
+    let out = s.run_in(app, &["diff", "dev"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("--- live/Deployment/{ns}/web")), "{text}");
+    assert!(text.contains("-        image: gcr.io/kubeflow/model-server:1.0"), "{text}");
+    assert!(text.contains("+        image: my/server:2"), "{text}");
+    assert!(!text.contains("managedFields"), "{text}");
+    s.ok(app, &["env", "set", "dev", "--server", "https://127.0.0.1:1"]);
+    let out = s.run_in(app, &["diff", "dev"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cannot reach the cluster at https://127.0.0.1:1")
+    );
+}
+
+#[test]
+fn delete_removes_only_kilns_objects() {
+    let (app, ns) = ("delete", &namespace("delete"));
+    let s = cluster_app(app, ns);
+    s.ok(app, &["apply", "dev"]);
+    s.kubectl(&["-n", ns, "create", "configmap", "keep-me", "--from-literal=a=b"]);
+    let out = s.run_in(app, &["delete", "dev", "--wait", "--timeout", "60"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("2 deleted"), "{stderr}");
+    let names = s.kubectl(&["-n", ns, "get", "deployments,services,configmaps", "-o", "name"]);
+    assert!(!names.contains("/web"), "{names}");
+    assert!(names.contains("configmap/keep-me"), "{names}");
+}
+
+#[test]
+fn an_unreachable_cluster_is_a_clear_error() {
+    let (app, ns) = ("unreach", &namespace("unreach"));
+    let s = Scratch::with_cluster();
+    s.ok(".", &["init", app, "--server", "https://127.0.0.1:1", "--namespace", ns]);
+    s.ok(app, &["pkg", "install", "tf-serving"]);
+    s.ok(app, &["generate", "tf-serving", "web", "--name=web", "--modelPath=gs://b/w"]);
+    let stderr = s.fails(app, &["apply", "default"]);
+    assert!(
+        stderr.starts_with("error: cannot reach the cluster at https://127.0.0.1:1"),
+        "{stderr}"
+    );
+}
