@@ -81,7 +81,13 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
     std::fs::write(out_dir.join("guests.rs"), consts).expect("cannot write guests.rs");
 
-    for path in [wit, guests.join("sdk"), guests.join("Cargo.toml"), guests.join("Cargo.lock")] {
+    for path in [
+        wit,
+        guests.join("sdk"),
+        guests.join("kubeflow"),
+        guests.join("Cargo.toml"),
+        guests.join("Cargo.lock"),
+    ] {
         println!("cargo:rerun-if-changed={}", path.display());
     }
     for dir in GUEST_DIRS {

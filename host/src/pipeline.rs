@@ -14,14 +14,14 @@ pub enum Error {
     /// The app's files are wrong or incomplete.
     #[error(transparent)]
     App(#[from] AppError),
-    /// A component's prototype could not be loaded or failed to render.
-    #[error("component `{component}`: {source}")]
+    /// A component's prototype could not be loaded or failed to render. The prototype's error
+    /// is part of the message (not a separate cause), so it reads as one line.
+    #[error("component `{component}`: {error}")]
     Render {
         /// The component.
         component: String,
         /// What went wrong.
-        #[source]
-        source: render::Error,
+        error: render::Error,
     },
     /// The rendered objects do not fit together.
     #[error(transparent)]
@@ -33,7 +33,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::App(e) => e.hint(),
-            Error::Render { source, .. } => source.hint(),
+            Error::Render { error, .. } => error.hint(),
             Error::Manifest(e) => e.hint(),
         }
     }
@@ -80,7 +80,7 @@ impl<'a> Prototypes<'a> {
                     self.app.dir().read_bytes(&path).map_err(AppError::from)?
                 }
             };
-            let render_err = |source| Error::Render { component: component.into(), source };
+            let render_err = |error| Error::Render { component: component.into(), error };
             let mut prototype = self.engine.load(reference, &wasm).map_err(render_err)?;
             let info = prototype.describe(&self.limits).map_err(render_err)?;
             self.loaded.insert(reference.to_string(), Loaded { prototype, info });
@@ -162,7 +162,7 @@ pub fn render(
             .loaded
             .prototype
             .generate(&c.loaded.info, &c.name, &params, &env, prototypes.limits())
-            .map_err(|source| Error::Render { component: c.name.clone(), source })?;
+            .map_err(|error| Error::Render { component: c.name.clone(), error })?;
         logs.push((c.name.clone(), result.logs));
         let mut objects = result.objects;
         annotate_provenance(&mut objects, c.loaded.prototype.digest(), &params);

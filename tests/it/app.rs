@@ -382,3 +382,65 @@ fn help_of_the_main_verbs() {
         insta::assert_snapshot!(name, s.ok(".", &args));
     }
 }
+
+/// The Kubeflow walkthrough of the seed, as the Kubeflow packages issue spells it out.
+pub fn kubeflow_seed(s: &Scratch) {
+    s.ok(".", &["init", APP]);
+    s.ok(APP, &["pkg", "install", "kubeflow/core"]);
+    s.ok(APP, &["pkg", "install", "kubeflow/tf-serving"]);
+    s.ok(APP, &["generate", "core", "kubeflow-core", "--name=kubeflow-core"]);
+    s.ok(APP, &["env", "add", "nocloud"]);
+    s.ok(APP, &["env", "add", "cloud"]);
+    s.ok(APP, &["param", "set", "--env", "cloud", "cloud", "gke"]);
+    s.ok(
+        APP,
+        &[
+            "generate",
+            "tf-serving",
+            "serveInception",
+            "--name=inception",
+            "--namespace=default",
+            MODEL_PATH,
+        ],
+    );
+    s.ok(APP, &["generate", "nfs", "nfs"]);
+    s.ok(APP, &["param", "set", "--env=cloud", "nfs", "disks", "pd1,pd2"]);
+}
+
+#[test]
+fn the_kubeflow_seed_renders_jupyterhub_the_operator_serving_and_two_nfs_servers() {
+    let s = Scratch::new();
+    kubeflow_seed(&s);
+    let shown = s.ok(APP, &["show", "cloud"]);
+    insta::assert_snapshot!("kubeflow_seed_show_cloud", shown);
+    assert_eq!(s.ok(APP, &["show", "cloud"]), shown, "byte-identical across runs");
+    let list: serde_json::Value =
+        serde_json::from_str(&s.ok(APP, &["show", "cloud", "-o", "json"])).unwrap();
+    let items = list["items"].as_array().unwrap();
+    let count = |kind: &str| items.iter().filter(|o| o["kind"] == kind).count();
+    assert_eq!(count("StatefulSet"), 1, "JupyterHub");
+    assert_eq!(count("CustomResourceDefinition"), 1, "the TfJob CRD");
+    assert_eq!(count("Deployment"), 4, "operator, serving, two NFS provisioners");
+    assert_eq!(count("PersistentVolumeClaim"), 2, "one claim per disk");
+    assert_eq!(items[0]["kind"], "CustomResourceDefinition", "CRDs first");
+    let config = items
+        .iter()
+        .find(|o| o["metadata"]["name"] == "jupyterhub-config")
+        .expect("the JupyterHub config");
+    let py = config["data"]["jupyterhub_config.py"].as_str().unwrap();
+    assert!(py.contains("/mnt/pd1") && py.contains("/mnt/pd2"), "notebooks mount both disks");
+    // No cloud, no disks: nocloud renders core and serving only.
+    let nocloud: serde_json::Value =
+        serde_json::from_str(&s.ok(APP, &["show", "nocloud", "-o", "json"])).unwrap();
+    assert!(!nocloud.to_string().contains("pd1"));
+}
+
+#[test]
+fn an_unknown_cloud_lists_the_known_ones() {
+    let s = Scratch::new();
+    kubeflow_seed(&s);
+    s.ok(APP, &["param", "set", "--env", "cloud", "cloud", "aws"]);
+    let stderr = s.fails(APP, &["show", "cloud"]);
+    assert!(stderr.contains("rejected param `cloud`"), "{stderr}");
+    assert!(stderr.contains("`gke`") && stderr.contains("`azure`"), "{stderr}");
+}

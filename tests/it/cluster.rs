@@ -201,3 +201,54 @@ fn an_unreachable_cluster_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_seed_walkthrough_applies_end_to_end() {
+    let s = Scratch::with_cluster();
+    crate::app::kubeflow_seed(&s);
+    let app = "my-kubeflow";
+    let ns = namespace("seed");
+    s.kubectl(&["create", "namespace", &ns]);
+    for env in ["nocloud", "cloud"] {
+        s.ok(app, &["env", "set", env, "--context", "envtest", "--namespace", &ns]);
+    }
+    s.ok(app, &["apply", "nocloud", "-c", "kubeflow-core"]);
+    assert_eq!(
+        s.kubectl(&[
+            "-n",
+            &ns,
+            "get",
+            "statefulset/tf-hub",
+            "-o",
+            "jsonpath={.metadata.labels.kiln\\.dev/environment}"
+        ]),
+        "nocloud"
+    );
+    s.ok(app, &["apply", "cloud", "-c", "serveInception"]);
+    // The seed's tf-serving sets --namespace=default itself.
+    assert!(
+        s.kubectl(&["-n", "default", "get", "deployment/inception", "-o", "name"])
+            .contains("inception")
+    );
+    let out = s.run_in(app, &["apply", "cloud"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let names = s.kubectl(&["-n", &ns, "get", "deployments,services,pvc", "-o", "name"]);
+    for expected in [
+        "deployment.apps/tf-job-operator",
+        "deployment.apps/pd1-provisioner",
+        "service/pd2-service",
+        "persistentvolumeclaim/pd1",
+    ] {
+        assert!(names.contains(expected), "{expected} in {names}");
+    }
+    assert!(s.kubectl(&["get", "crd", "tfjobs.tensorflow.org", "-o", "name"]).contains("tfjobs"));
+    let out = s.run_in(app, &["diff", "cloud"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "applied means no diff: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    s.kubectl(&["-n", "default", "delete", "deployment/inception", "service/inception"]);
+}

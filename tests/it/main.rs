@@ -1,10 +1,11 @@
 //! Kiln's integration tests, one module per topic. Guests come from `kiln-guest-artifacts`,
 //! which builds `guest-components/` for wasm32-wasip2 as part of the normal build.
 
-mod app;
+pub mod app;
 mod cache;
 mod cli;
 mod cluster;
 mod common;
+mod kubeflow;
 mod sandbox;
 mod tf_serving;

@@ -19,12 +19,20 @@ pub struct BuiltinPackage {
     pub prototypes: &'static [&'static str],
 }
 
-const PACKAGES: &[BuiltinPackage] = &[BuiltinPackage {
-    name: "tf-serving",
-    version: env!("CARGO_PKG_VERSION"),
-    description: "TensorFlow Serving: serve a model over gRPC",
-    prototypes: &["tf-serving"],
-}];
+const PACKAGES: &[BuiltinPackage] = &[
+    BuiltinPackage {
+        name: "core",
+        version: env!("CARGO_PKG_VERSION"),
+        description: "Kubeflow core: JupyterHub, the TF job operator and NFS for notebooks",
+        prototypes: &["core", "nfs", "tf-job"],
+    },
+    BuiltinPackage {
+        name: "tf-serving",
+        version: env!("CARGO_PKG_VERSION"),
+        description: "TensorFlow Serving: serve a model over gRPC",
+        prototypes: &["tf-serving"],
+    },
+];
 
 /// The built-in registry's packages.
 pub fn builtin_packages() -> &'static [BuiltinPackage] {
