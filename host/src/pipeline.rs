@@ -23,6 +23,9 @@ pub enum Error {
         /// What went wrong.
         error: render::Error,
     },
+    /// A prototype could not be loaded, outside any component.
+    #[error(transparent)]
+    Prototype(render::Error),
     /// The rendered objects do not fit together.
     #[error(transparent)]
     Manifest(#[from] manifest::Error),
@@ -33,7 +36,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::App(e) => e.hint(),
-            Error::Render { error, .. } => error.hint(),
+            Error::Render { error, .. } | Error::Prototype(error) => error.hint(),
             Error::Manifest(e) => e.hint(),
         }
     }
@@ -68,8 +71,9 @@ impl<'a> Prototypes<'a> {
     }
 
     /// The prototype `reference` names (installed, verified against `kiln.lock`, or a `.wasm`
-    /// file in the app), loaded and described; `component` is for error messages.
-    pub fn load(&mut self, component: &str, reference: &str) -> Result<&Loaded, Error> {
+    /// file in the app), loaded and described; `component`, when there is one, is for error
+    /// messages.
+    pub fn load(&mut self, component: Option<&str>, reference: &str) -> Result<&Loaded, Error> {
         if !self.loaded.contains_key(reference) {
             let wasm = match PrototypeRef::parse(reference) {
                 PrototypeRef::Installed(r) => {
@@ -80,7 +84,10 @@ impl<'a> Prototypes<'a> {
                     self.app.dir().read_bytes(&path).map_err(AppError::from)?
                 }
             };
-            let render_err = |error| Error::Render { component: component.into(), error };
+            let render_err = |error| match component {
+                Some(c) => Error::Render { component: c.into(), error },
+                None => Error::Prototype(error),
+            };
             let mut prototype = self.engine.load(reference, &wasm).map_err(render_err)?;
             let info = prototype.describe(&self.limits).map_err(render_err)?;
             self.loaded.insert(reference.to_string(), Loaded { prototype, info });
@@ -108,10 +115,24 @@ pub fn resolve_all(
 ) -> Result<(app::EnvironmentFile, Vec<Resolved>), Error> {
     let app = prototypes.app;
     let env = app.environment(env_name)?;
+    let names = app.components()?;
+    for (component, params) in &env.components {
+        if !names.contains(component) {
+            let location = params.values().next().map(|p| p.origin.clone());
+            let suggestion = crate::prototype::suggest(component, names.iter().map(String::as_str))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(AppError::Invalid {
+                location: location.unwrap_or_else(|| format!("environments/{env_name}.toml")),
+                message: format!("overrides for unknown component `{component}`{suggestion}"),
+            }
+            .into());
+        }
+    }
     let mut resolved = Vec::new();
-    for name in app.components()? {
+    for name in names {
         let file = app.component(&name)?;
-        let loaded = prototypes.load(&name, &file.prototype)?.clone();
+        let loaded = prototypes.load(Some(&name), &file.prototype)?.clone();
         let params = app::resolve_params(&loaded.info, &name, &file, &env)?;
         resolved.push(Resolved { name, reference: file.prototype, loaded, params });
     }

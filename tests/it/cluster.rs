@@ -97,6 +97,30 @@ fn a_conflict_names_the_other_manager_and_force_takes_over() {
 }
 
 #[test]
+fn objects_kiln_did_not_make_are_not_taken_over_unless_forced() {
+    let (app, ns) = ("adopt", &namespace("adopt"));
+    let s = cluster_app(app, ns);
+    s.kubectl(&["-n", ns, "create", "service", "clusterip", "web", "--tcp=9000:9000"]);
+    let stderr = s.fails(app, &["apply", "dev"]);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: conflict applying `Service/{ns}/web`: it exists and was not made by Kiln"
+        )),
+        "{stderr}"
+    );
+    s.ok(app, &["apply", "dev", "--force-conflicts"]);
+    let labels = s.kubectl(&[
+        "-n",
+        ns,
+        "get",
+        "service/web",
+        "-o",
+        "jsonpath={.metadata.labels.kiln\\.dev/app}",
+    ]);
+    assert_eq!(labels, app);
+}
+
+#[test]
 fn dry_runs_write_nothing() {
     let (app, ns) = ("dryrun", &namespace("dryrun"));
     let s = cluster_app(app, ns);

@@ -232,14 +232,21 @@ impl EnvironmentFile {
                 .unwrap_or_else(|| crate::prototype::DEFAULT_KUBERNETES_VERSION.into()),
             ..Default::default()
         };
+        if !crate::names::is_dns1123_label(&env.namespace) {
+            return Err(src.error(
+                root.get("namespace").and_then(|i| i.span()),
+                format!("namespace `{}` is not a valid DNS-1123 label", env.namespace),
+            ));
+        }
         if let Some(cluster) = src.table(root, "cluster")? {
             src.check_keys(cluster, &["context", "server"], "`[cluster]`")?;
             env.context = src.string(cluster, "context")?;
             env.server = src.string(cluster, "server")?;
         }
         if let Some(labels) = src.table(root, "labels")? {
-            for (key, _) in labels.iter() {
+            for (key, item) in labels.iter() {
                 let value = src.string(labels, key)?.unwrap_or_default();
+                crate::names::check_label(key, &value).map_err(|m| src.error(item.span(), m))?;
                 env.labels.insert(key.to_string(), value);
             }
         }

@@ -68,11 +68,6 @@ impl AppDir {
         self.dir.read(path).map_err(|e| self.err("read", path, e))
     }
 
-    /// Whether `path` exists (as anything).
-    pub fn exists(&self, path: impl AsRef<Path>) -> bool {
-        self.dir.try_exists(path.as_ref()).unwrap_or(false)
-    }
-
     /// The names of the files in directory `dir` ending in `.{ext}`, without it, sorted.
     /// A missing directory has none.
     pub fn list(&self, dir: impl AsRef<Path>, ext: &str) -> Result<Vec<String>, FsError> {
@@ -132,15 +127,6 @@ impl AppDir {
     pub fn remove(&self, path: impl AsRef<Path>) -> Result<(), FsError> {
         let path = path.as_ref();
         match self.dir.remove_file(path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(self.err("remove", path, e)),
-            _ => Ok(()),
-        }
-    }
-
-    /// Remove the directory at `path` and everything in it; missing is not an error.
-    pub fn remove_dir_all(&self, path: impl AsRef<Path>) -> Result<(), FsError> {
-        let path = path.as_ref();
-        match self.dir.remove_dir_all(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(self.err("remove", path, e)),
             _ => Ok(()),
         }

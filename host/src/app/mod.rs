@@ -249,13 +249,14 @@ impl App {
             .write("components/.keep", "")
             .write("vendor/.keep", "");
         tx.commit(&dir)?;
-        let staged = staging.keep();
-        std::fs::rename(&staged, &root).map_err(|source| FsError {
+        std::fs::rename(staging.path(), &root).map_err(|source| FsError {
             action: "write",
             path: name.into(),
             root: parent.into(),
             source,
         })?;
+        // Renamed away: nothing left for the guard to clean up.
+        let _ = staging.keep();
         App::open(&root)
     }
 

@@ -44,7 +44,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         let usage = format!("kiln generate {target} COMPONENT");
         printer.data(&params::help(info, &usage))
     };
-    let loaded = prototypes.load("-", &reference)?.clone();
+    let loaded = prototypes.load(None, &reference)?.clone();
     crate::cli::flush_notes(&engine, printer);
     let (component, param_args) = match rest.split_first() {
         Some((c, _)) if c == "--help" || c == "-h" => {

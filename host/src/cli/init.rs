@@ -36,9 +36,10 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
                 "environment `default` uses kubeconfig context `{}`",
                 current.context
             ));
+            // The context only: its server and credentials stay in the kubeconfig, where the
+            // user manages them.
             spec.namespace = spec.namespace.or(current.namespace);
             spec.context = Some(current.context);
-            spec.server = current.server;
         } else {
             printer.note("no current kubeconfig context; set one later with `kiln env set default --context C`");
         }

@@ -87,15 +87,19 @@ impl Printer {
                 LogLevel::Error => ("error", "31", Verbosity::Quiet),
             };
             if self.verbosity >= min {
-                eprintln!("[{component}] {}: {}", self.styled(label, code), line.message);
+                eprintln!(
+                    "[{component}] {}: {}",
+                    self.styled(label, code),
+                    sanitize(&line.message)
+                );
             }
         }
     }
 
     /// Report a failed command: the error, its causes numbered, and hints.
     pub fn report(&self, err: &anyhow::Error) {
-        eprintln!("{}: {err}", self.styled("error", "1;31"));
-        let causes: Vec<String> = err.chain().skip(1).map(|c| c.to_string()).collect();
+        eprintln!("{}: {}", self.styled("error", "1;31"), sanitize(&err.to_string()));
+        let causes: Vec<String> = err.chain().skip(1).map(|c| sanitize(&c.to_string())).collect();
         if !causes.is_empty() {
             eprintln!("caused by:");
             for (i, cause) in causes.iter().enumerate() {
@@ -105,5 +109,26 @@ impl Printer {
         for hint in super::hints(err) {
             eprintln!("{}: {hint}", self.styled("hint", "1;32"));
         }
+    }
+}
+
+/// Text from prototypes (logs, error messages) with control characters escaped, so a guest
+/// cannot move the cursor, recolour the terminal or forge lines. Newlines stay in errors that
+/// span lines; tabs stay.
+pub fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\t' => c.to_string(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::sanitize("a\x1b[31mb\rc\n\td"), "a\\u{1b}[31mb\\rc\n\td");
     }
 }

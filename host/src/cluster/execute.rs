@@ -126,6 +126,11 @@ fn retryable(err: &kube::Error) -> bool {
 }
 
 impl Cluster {
+    /// The client.
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
     /// Wrap a connected client.
     pub fn new(client: kube::Client, server: String) -> Self {
         Cluster { client, server, kinds: Mutex::new(HashMap::new()) }
@@ -220,6 +225,11 @@ impl Cluster {
         let api = self.api(key).await?;
         let before =
             self.retry(|| api.get_opt(&key.name)).await.map_err(|e| self.error("get", key, e))?;
+        if let Some(live) = &before
+            && !opts.force_conflicts
+        {
+            check_owner(key, live, object)?;
+        }
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = opts.force_conflicts;
         params.dry_run = opts.dry_run == Some(DryRun::Server);
@@ -253,7 +263,7 @@ impl Cluster {
         else {
             return Ok(Outcome::Absent);
         };
-        let labels = live.metadata.labels.unwrap_or_default();
+        let labels = live.metadata.labels.clone().unwrap_or_default();
         let ours = labels.get(MANAGED_BY).map(String::as_str) == Some(MANAGER)
             && labels.get(APP_LABEL) == Some(&inventory.app)
             && labels.get(ENV_LABEL) == Some(&inventory.environment);
@@ -264,6 +274,11 @@ impl Cluster {
         }
         let mut params = DeleteParams::background();
         params.dry_run = dry_run;
+        // Delete exactly the object whose labels were checked, not one recreated since.
+        params.preconditions = Some(kube::api::Preconditions {
+            uid: live.metadata.uid.clone(),
+            resource_version: live.metadata.resource_version.clone(),
+        });
         self.retry(|| api.delete(&key.name, &params))
             .await
             .map_err(|e| self.error("delete", key, e))?;
@@ -298,6 +313,24 @@ impl Cluster {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+}
+
+/// Refuse to take over an object that exists but is not this app's: prune and delete would
+/// later remove it. `--force-conflicts` adopts it. Another environment of the same app may take
+/// it over (the seed applies `nocloud`, then `cloud`, to one cluster); the labels then name the
+/// new environment, so the old one's prune and delete leave it alone.
+fn check_owner(key: &ObjectKey, live: &DynamicObject, desired: &Value) -> Result<(), Error> {
+    let labels = live.metadata.labels.clone().unwrap_or_default();
+    let app = desired["metadata"]["labels"][APP_LABEL].as_str();
+    let message = if labels.get(MANAGED_BY).map(String::as_str) != Some(MANAGER) {
+        "it exists and was not made by Kiln".to_string()
+    } else if labels.get(APP_LABEL).map(String::as_str) != app {
+        let owner = labels.get(APP_LABEL).map(String::as_str).unwrap_or("?");
+        format!("it belongs to the Kiln app `{owner}`")
+    } else {
+        return Ok(());
+    };
+    Err(Error::Conflict { object: key.to_string(), message })
 }
 
 /// Whether a live object is ready: CRDs Established, Deployments and StatefulSets with all
@@ -341,6 +374,11 @@ pub async fn apply(
 ) -> Result<Report, Error> {
     let keys: Vec<ObjectKey> = objects.iter().map(|(c, v)| ObjectKey::of(v, c)).collect();
     let values: Vec<Value> = objects.iter().map(|(_, v)| v.clone()).collect();
+    let dry_run = opts.dry_run == Some(DryRun::Server);
+    // Record what this run may create before creating it, so an apply that fails or is
+    // interrupted half-way leaves nothing a later prune cannot find.
+    let previous = inventory.read(cluster).await?;
+    inventory.write(cluster, &[previous.clone(), keys.clone()].concat(), dry_run).await?;
     let mut results: Vec<Option<Outcome>> = vec![None; objects.len()];
     let (keys_ref, values_ref) = (&keys, &values);
     for phase in plan::plan(&values) {
@@ -372,8 +410,6 @@ pub async fn apply(
             .zip(results.into_iter().map(|o| o.unwrap_or(Outcome::Unchanged)))
             .collect(),
     };
-    let dry_run = opts.dry_run == Some(DryRun::Server);
-    let previous = inventory.read(&cluster.client).await?;
     let mut recorded: Vec<ObjectKey> = previous
         .iter()
         .filter(|k| !opts.components.is_empty() && !opts.components.contains(&k.component))
@@ -394,7 +430,7 @@ pub async fn apply(
         // `--prune` still finds them.
         recorded.extend(plan::prune(&previous, &keys, &opts.components));
     }
-    inventory.write(&cluster.client, &recorded, dry_run).await?;
+    inventory.write(cluster, &recorded, dry_run).await?;
     if let Some(timeout) = opts.wait.filter(|_| opts.dry_run.is_none()) {
         for key in keys.iter().filter(|k| {
             matches!(k.kind.as_str(), "Deployment" | "StatefulSet" | "CustomResourceDefinition")
@@ -418,7 +454,7 @@ pub async fn delete(
     on_event: &(dyn Fn(&Event) + Sync),
 ) -> Result<Report, Error> {
     let rendered: Vec<ObjectKey> = objects.iter().map(|(c, v)| ObjectKey::of(v, c)).collect();
-    let previous = inventory.read(&cluster.client).await?;
+    let previous = inventory.read(cluster).await?;
     // Everything rendered (in reverse apply order), then what only the inventory remembers.
     let mut targets = plan::prune(&rendered, &[], &[]);
     targets.extend(plan::prune(&previous, &rendered, components));
@@ -439,6 +475,6 @@ pub async fn delete(
     let deleted: std::collections::BTreeSet<_> = targets.iter().map(ObjectKey::identity).collect();
     let remaining: Vec<ObjectKey> =
         previous.into_iter().filter(|k| !deleted.contains(&k.identity())).collect();
-    inventory.write(&cluster.client, &remaining, false).await?;
+    inventory.write(cluster, &remaining, false).await?;
     Ok(report)
 }

@@ -5,6 +5,7 @@
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams};
 
+use super::execute::Cluster;
 use super::{Error, FIELD_MANAGER, ObjectKey};
 use crate::manifest::{APP_LABEL, ENV_LABEL, MANAGED_BY, MANAGER};
 
@@ -25,18 +26,28 @@ impl InventoryRef {
         format!("kiln-inventory-{}-{}", self.app, self.environment)
     }
 
-    fn api(&self, client: &kube::Client) -> Api<ConfigMap> {
-        Api::namespaced(client.clone(), &self.namespace)
+    fn api(&self, cluster: &Cluster) -> Api<ConfigMap> {
+        Api::namespaced(cluster.client().clone(), &self.namespace)
+    }
+
+    fn key(&self) -> ObjectKey {
+        ObjectKey {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some(self.namespace.clone()),
+            name: self.name(),
+            component: String::new(),
+        }
     }
 
     /// The recorded objects; none if there is no inventory yet.
-    pub async fn read(&self, client: &kube::Client) -> Result<Vec<ObjectKey>, Error> {
-        let object = format!("ConfigMap/{}/{}", self.namespace, self.name());
-        let cm = self.api(client).get_opt(&self.name()).await.map_err(|e| Error::Api {
-            action: "read inventory",
-            object: object.clone(),
-            message: e.to_string(),
-        })?;
+    pub async fn read(&self, cluster: &Cluster) -> Result<Vec<ObjectKey>, Error> {
+        let object = self.key().to_string();
+        let (api, name) = (self.api(cluster), self.name());
+        let cm = cluster
+            .retry(|| api.get_opt(&name))
+            .await
+            .map_err(|e| cluster.error("read inventory", &self.key(), e))?;
         let Some(text) = cm.and_then(|cm| cm.data).and_then(|mut d| d.remove("objects")) else {
             return Ok(Vec::new());
         };
@@ -50,7 +61,7 @@ impl InventoryRef {
     /// Record `objects` as the environment's inventory.
     pub async fn write(
         &self,
-        client: &kube::Client,
+        cluster: &Cluster,
         objects: &[ObjectKey],
         dry_run: bool,
     ) -> Result<(), Error> {
@@ -69,13 +80,11 @@ impl InventoryRef {
         });
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         params.dry_run = dry_run;
-        self.api(client).patch(&self.name(), &params, &Patch::Apply(&cm)).await.map_err(|e| {
-            Error::Api {
-                action: "write inventory",
-                object: format!("ConfigMap/{}/{}", self.namespace, self.name()),
-                message: e.to_string(),
-            }
-        })?;
+        let (api, name) = (self.api(cluster), self.name());
+        cluster
+            .retry(|| async { api.patch(&name, &params, &Patch::Apply(&cm)).await })
+            .await
+            .map_err(|e| cluster.error("write inventory", &self.key(), e))?;
         Ok(())
     }
 }

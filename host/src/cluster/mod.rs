@@ -91,7 +91,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Conflict { .. } => Some(
-                "another field manager owns that field; rerun with `--force-conflicts` to take it over"
+                "rerun with `--force-conflicts` to take it over (prune and delete will then treat it as this app's)"
                     .into(),
             ),
             Error::Unreachable { .. } => {

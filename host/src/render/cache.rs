@@ -70,8 +70,28 @@ impl Cache {
         self.dir.join(format!("{}-{:016x}.cwasm", hex::encode(key.wasm_sha256), key.engine_hash))
     }
 
+    /// Whether the directory is private to this user. Entries are native code: in a directory
+    /// others can write, someone else could plant one with a matching checksum.
+    fn private(&self) -> Result<(), String> {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = fs_err::metadata(&self.dir).map_err(|e| e.to_string())?;
+        if meta.permissions().mode() & 0o022 != 0 {
+            return Err(format!(
+                "{} is writable by other users; Kiln only loads compiled code from a private directory (chmod 700)",
+                self.dir.display()
+            ));
+        }
+        Ok(())
+    }
+
     /// Read and verify the entry for `key`.
     pub fn lookup(&self, key: &Key) -> Lookup {
+        if let Err(why) = self.private() {
+            return match fs_err::metadata(&self.dir) {
+                Ok(_) => Lookup::Invalid(why),
+                Err(_) => Lookup::Miss,
+            };
+        }
         let bytes = match fs_err::read(self.path(key)) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
@@ -90,7 +110,9 @@ impl Cache {
     /// Write `compiled` for `key` atomically (temp file + rename), so a reader never sees half
     /// an entry.
     pub fn store(&self, key: &Key, compiled: &[u8]) -> std::io::Result<()> {
-        fs_err::create_dir_all(&self.dir)?;
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir)?;
+        self.private().map_err(std::io::Error::other)?;
         let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
         std::io::Write::write_all(&mut file, &header(key, compiled))?;
         std::io::Write::write_all(&mut file, compiled)?;
@@ -173,6 +195,19 @@ mod tests {
         cache.store(&a, b"code of a").unwrap();
         fs_err::copy(cache.path(&a), cache.path(&b)).unwrap();
         assert!(matches!(cache.lookup(&b), Lookup::Invalid(why) if why.contains("another")));
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_not_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, cache) = cache();
+        let key = cache.key([7; 32]);
+        cache.store(&key, b"compiled code").unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(
+            matches!(cache.lookup(&key), Lookup::Invalid(why) if why.contains("writable by other users"))
+        );
+        assert!(cache.store(&key, b"x").is_err());
     }
 
     #[test]

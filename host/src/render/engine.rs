@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, InstancePre, Linker, WasmList, WasmStr};
 use wasmtime::{CallHook, Store, StoreContextMut, Trap};
 
 use super::Error;
@@ -62,6 +62,9 @@ pub struct Prototype {
     source: CodeSource,
     engine: wasmtime::Engine,
     pre: PrototypePre<Host>,
+    /// The same, untyped: `generate` is called through a typed func whose result is read
+    /// lazily, so output limits are checked before the host copies anything.
+    instance_pre: InstancePre<Host>,
 }
 
 /// A successful render: the objects and what the prototype logged.
@@ -86,6 +89,9 @@ impl Engine {
             .consume_fuel(true)
             .epoch_interruption(true)
             .max_wasm_stack(options.max_stack)
+            // The same render on every machine: canonical NaNs, deterministic relaxed SIMD.
+            .cranelift_nan_canonicalization(true)
+            .relaxed_simd_deterministic(true)
             .cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = wasmtime::Engine::new(&config).map_err(internal)?;
         start_ticker(&engine);
@@ -131,13 +137,14 @@ impl Engine {
             message: format!("{e:#}"),
         };
         let instance_pre = self.linker.instantiate_pre(&component).map_err(not_a_prototype)?;
-        let pre = PrototypePre::new(instance_pre).map_err(not_a_prototype)?;
+        let pre = PrototypePre::new(instance_pre.clone()).map_err(not_a_prototype)?;
         Ok(Prototype {
             label: label.into(),
             digest: format!("sha256:{}", hex::encode(sha256)),
             source,
             engine: self.engine.clone(),
             pre,
+            instance_pre,
         })
     }
 
@@ -233,21 +240,60 @@ impl Prototype {
         limits: &Limits,
     ) -> Result<Rendered, Error> {
         let params = prototype::resolve(info, params)?;
-        let (mut store, instance) = self.instantiate(limits)?;
-        let result = instance
-            .call_generate(
-                &mut store,
-                component,
-                &bindings::params_to_wit(&params),
-                &bindings::environment_to_wit(env),
-            )
+        let mut store = self.store(limits)?;
+        let instance = self
+            .instance_pre
+            .instantiate(&mut store)
             .map_err(|e| self.classify(e, &mut store, limits))?;
-        let strings = result.map_err(|e| self.rejected(e))?;
-        let objects = self.check_output(strings, limits)?;
+        let generate = instance
+            .get_typed_func::<GenerateParams<'_>, (GenerateResult,)>(&mut store, "generate")
+            .map_err(|e| Error::NotAPrototype {
+                prototype: self.label.clone(),
+                message: format!("{e:#}"),
+            })?;
+        let wit_params = bindings::params_to_wit(&params);
+        let wit_env = bindings::environment_to_wit(env);
+        let (result,) = generate
+            .call(&mut store, (component, &wit_params, &wit_env))
+            .map_err(|e| self.classify(e, &mut store, limits))?;
+        let list = result.map_err(|e| self.rejected(e))?;
+        let strings = self.read_output(&mut store, &list, limits)?;
+        let objects = self.check_output(strings)?;
         Ok(Rendered { objects, logs: store.data_mut().take_logs() })
     }
 
-    fn instantiate(&self, limits: &Limits) -> Result<(Store<Host>, bindings::Prototype), Error> {
+    /// Copy the guest's object strings out of its memory, checking the `objects` and
+    /// `output-bytes` limits first: entries may alias one large region, so the host must not
+    /// materialise anything before it knows the total.
+    fn read_output(
+        &self,
+        store: &mut Store<Host>,
+        list: &WasmList<WasmStr>,
+        limits: &Limits,
+    ) -> Result<Vec<String>, Error> {
+        let limit =
+            |limit| Error::Limit { prototype: self.label.clone(), limit, value: limits.get(limit) };
+        if list.len() as u64 > limits.get(Limit::Objects) {
+            return Err(limit(Limit::Objects));
+        }
+        let bad = |e: wasmtime::Error| Error::InvalidObject {
+            prototype: self.label.clone(),
+            index: 0,
+            message: format!("unreadable output: {e:#}"),
+        };
+        let strs: Vec<WasmStr> =
+            list.iter(&mut *store).map_err(bad)?.collect::<Result<_, _>>().map_err(bad)?;
+        let mut total = 0u64;
+        for s in &strs {
+            total += s.to_str(&*store).map_err(bad)?.len() as u64;
+            if total > limits.get(Limit::OutputBytes) {
+                return Err(limit(Limit::OutputBytes));
+            }
+        }
+        strs.iter().map(|s| Ok(s.to_str(&*store).map_err(bad)?.into_owned())).collect()
+    }
+
+    fn store(&self, limits: &Limits) -> Result<Store<Host>, Error> {
         let mut store = Store::new(&self.engine, Host::new(limits));
         store.limiter(|host| &mut host.limiter);
         store.call_hook(charge_host_calls);
@@ -257,6 +303,11 @@ impl Prototype {
             prototype: self.label.clone(),
             message: format!("cannot set fuel: {e}"),
         })?;
+        Ok(store)
+    }
+
+    fn instantiate(&self, limits: &Limits) -> Result<(Store<Host>, bindings::Prototype), Error> {
+        let mut store = self.store(limits)?;
         let instance =
             self.pre.instantiate(&mut store).map_err(|e| self.classify(e, &mut store, limits))?;
         Ok((store, instance))
@@ -311,20 +362,7 @@ impl Prototype {
         }
     }
 
-    fn check_output(
-        &self,
-        strings: Vec<String>,
-        limits: &Limits,
-    ) -> Result<Vec<serde_json::Value>, Error> {
-        let limit =
-            |limit| Error::Limit { prototype: self.label.clone(), limit, value: limits.get(limit) };
-        if strings.len() as u64 > limits.get(Limit::Objects) {
-            return Err(limit(Limit::Objects));
-        }
-        let bytes: u64 = strings.iter().map(|s| s.len() as u64).sum();
-        if bytes > limits.get(Limit::OutputBytes) {
-            return Err(limit(Limit::OutputBytes));
-        }
+    fn check_output(&self, strings: Vec<String>) -> Result<Vec<serde_json::Value>, Error> {
         strings
             .iter()
             .enumerate()
@@ -342,6 +380,15 @@ impl Prototype {
             .collect()
     }
 }
+
+/// The arguments of `generate`, as lowered into the guest.
+type GenerateParams<'a> = (
+    &'a str,
+    &'a [bindings::kiln::prototype::types::Param],
+    &'a bindings::kiln::prototype::types::Environment,
+);
+/// Its result, read lazily from the guest's memory.
+type GenerateResult = Result<WasmList<WasmStr>, bindings::kiln::prototype::types::RenderError>;
 
 /// How often the engine's epoch advances: the resolution of the `time-ms` limit.
 const TICK: std::time::Duration = std::time::Duration::from_millis(10);

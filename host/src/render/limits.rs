@@ -12,9 +12,9 @@ pub enum Limit {
     Fuel,
     /// Wall-clock milliseconds for one call: a backstop for what fuel does not count.
     TimeMs,
-    /// Bytes of linear memory per instance.
+    /// Bytes of linear memory, all memories of the render together.
     Memory,
-    /// Elements per table.
+    /// Table elements, all tables of the render together.
     TableElements,
     /// Core instances a component may create.
     Instances,
@@ -113,6 +113,9 @@ impl FromStr for Limit {
     }
 }
 
+/// The largest Wasm stack Kiln allows: guests run on the calling thread's native stack.
+pub const MAX_STACK: u64 = 4 << 20;
+
 /// The values of every limit for one render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -170,6 +173,10 @@ impl Limits {
         let limit: Limit = name.trim().parse()?;
         let value = parse_amount(value.trim())
             .ok_or_else(|| format!("limit `{limit}`: `{value}` is not a whole number"))?;
+        if limit == Limit::Stack && value > MAX_STACK {
+            // The guest's stack lives on the host thread's 8 MiB stack: more would crash Kiln.
+            return Err(format!("limit `stack` can be at most {MAX_STACK} (4 MiB)"));
+        }
         self.set(limit, value);
         Ok(())
     }

@@ -45,6 +45,9 @@ pub fn import_denied(name: &str) -> Option<&'static str> {
     }
 }
 
+/// What a log line costs against `log-bytes` beyond its text.
+const LOG_LINE_OVERHEAD: usize = 16;
+
 /// One log line from a prototype.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
@@ -156,11 +159,13 @@ impl WasiView for Host {
 
 impl log::Host for Host {
     fn log(&mut self, level: Level, message: String) {
-        if self.log_bytes + message.len() > self.log_limit {
+        // Each line costs its length plus a fixed overhead, so empty lines are not free.
+        let cost = message.len() + LOG_LINE_OVERHEAD;
+        if self.log_bytes + cost > self.log_limit {
             self.logs_dropped += 1;
             return;
         }
-        self.log_bytes += message.len();
+        self.log_bytes += cost;
         let level = match level {
             Level::Debug => LogLevel::Debug,
             Level::Info => LogLevel::Info,
@@ -225,10 +230,13 @@ impl HostMonotonicClock for FixedClock {
     }
 }
 
-/// Enforces memory and table limits and remembers which one tripped, so the error names it.
+/// Enforces memory and table limits over the whole render (every memory and table of every
+/// core instance together), and tells which one tripped, so the error names it.
 pub struct Limiter {
     memory: usize,
+    memory_used: usize,
     table_elements: usize,
+    table_elements_used: usize,
     instances: usize,
     tables: usize,
     memories: usize,
@@ -243,7 +251,9 @@ impl Limiter {
     fn new(limits: &Limits) -> Self {
         Limiter {
             memory: limits.get_usize(Limit::Memory),
+            memory_used: 0,
             table_elements: limits.get_usize(Limit::TableElements),
+            table_elements_used: 0,
             instances: limits.get_usize(Limit::Instances),
             tables: limits.get_usize(Limit::Tables),
             memories: limits.get_usize(Limit::Memories),
@@ -254,25 +264,29 @@ impl Limiter {
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory {
+        let used = self.memory_used.saturating_add(desired.saturating_sub(current));
+        if used > self.memory {
             return Err(wasmtime::Error::new(LimitExceeded(Limit::Memory)));
         }
+        self.memory_used = used;
         Ok(true)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.table_elements {
+        let used = self.table_elements_used.saturating_add(desired.saturating_sub(current));
+        if used > self.table_elements {
             return Err(wasmtime::Error::new(LimitExceeded(Limit::TableElements)));
         }
+        self.table_elements_used = used;
         Ok(true)
     }
 

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use crate::cli::Printer;
 
-/// Add an environment. Without `--context` or `--server` it has no cluster yet (rendering
-/// works; applying needs one).
+/// Add an environment. Without `--context` or `--server` it takes the current kubeconfig
+/// context, as `kiln init` does; with no kubeconfig it has no cluster yet (rendering works).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The environment's name (a DNS-1123 label).
@@ -17,7 +17,18 @@ pub struct Args {
 /// Run `kiln env add`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = crate::cli::open_app()?;
-    app.add_environment(&args.name, &args.spec.into_spec())?;
+    let mut spec = args.spec.into_spec();
+    if spec.context.is_none()
+        && spec.server.is_none()
+        && let Some(current) = crate::app::kubeconfig::current_context()
+    {
+        printer.note(&format!(
+            "environment `{}` uses kubeconfig context `{}`",
+            args.name, current.context
+        ));
+        spec.context = Some(current.context);
+    }
+    app.add_environment(&args.name, &spec)?;
     printer.note(&format!("added environment `{}`", args.name));
     Ok(ExitCode::SUCCESS)
 }

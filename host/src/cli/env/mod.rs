@@ -53,7 +53,7 @@ struct SpecArgs {
     #[arg(long)]
     server: Option<String>,
     /// The namespace objects go to by default.
-    #[arg(long, value_name = "NS")]
+    #[arg(long, value_name = "NS", value_parser = parse_namespace)]
     namespace: Option<String>,
     /// The target Kubernetes version, `major.minor` (e.g. 1.33).
     #[arg(long, value_name = "VERSION", value_parser = parse_version)]
@@ -72,6 +72,14 @@ impl SpecArgs {
             kubernetes_version: self.kubernetes_version,
             labels: self.labels.into_iter().map(|(k, v)| (k, Some(v))).collect(),
         }
+    }
+}
+
+fn parse_namespace(text: &str) -> Result<String, String> {
+    if crate::names::is_dns1123_label(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!("`{text}` is not a valid namespace (a DNS-1123 label)"))
     }
 }
 

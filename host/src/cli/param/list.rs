@@ -39,7 +39,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let mut rows = Vec::new();
     for name in names {
         let file = app.component(&name)?;
-        let info = prototypes.load(&name, &file.prototype)?.info.clone();
+        let info = prototypes.load(Some(&name), &file.prototype)?.info.clone();
         for (key, param) in app::resolve_params(&info, &name, &file, &env)? {
             rows.push(vec![name.clone(), key, param.value.to_string(), param.source.name().into()]);
         }

@@ -59,7 +59,7 @@ fn spec(
 ) -> anyhow::Result<Option<ParamSpec>> {
     if let Some(component) = component {
         let file = app.component(component)?;
-        let info = &prototypes.load(component, &file.prototype)?.info;
+        let info = &prototypes.load(Some(component), &file.prototype)?.info;
         return Ok(Some(info.param(key).cloned().ok_or_else(|| info.unknown_param(key))?));
     }
     let mut references: Vec<String> = Vec::new();
@@ -68,7 +68,7 @@ fn spec(
     }
     references.extend(app.installed_prototypes()?.iter().map(|p| p.reference()));
     for reference in references {
-        if let Some(spec) = prototypes.load("-", &reference)?.info.param(key) {
+        if let Some(spec) = prototypes.load(None, &reference)?.info.param(key) {
             return Ok(Some(spec.clone()));
         }
     }

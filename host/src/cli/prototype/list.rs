@@ -29,7 +29,7 @@ fn rows(run: &RunArgs, filter: Option<&str>) -> anyhow::Result<Vec<Vec<String>>>
     let mut rows = Vec::new();
     for installed in app.installed_prototypes()? {
         let reference = installed.reference();
-        let summary = prototypes.load("-", &reference)?.info.summary().to_string();
+        let summary = prototypes.load(None, &reference)?.info.summary().to_string();
         let text = format!("{reference} {summary}").to_lowercase();
         if filter.is_none_or(|f| text.contains(&f.to_lowercase())) {
             rows.push(vec![reference, summary]);

@@ -50,7 +50,7 @@ struct Loaded {
 /// messages and the verified wasm.
 pub(crate) fn read(target: &str) -> anyhow::Result<(String, Vec<u8>)> {
     let path = Path::new(target);
-    if target.ends_with(".wasm") || path.is_file() {
+    if target.ends_with(".wasm") || target.contains('/') && path.is_file() {
         let label = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         return Ok((label, fs_err::read(path)?));
     }
