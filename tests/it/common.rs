@@ -102,6 +102,11 @@ impl Scratch {
         Scratch { kubeconfig: test_kubeconfig(), ..Scratch::new() }
     }
 
+    /// A new scratch directory whose commands use the kubeconfig at `kubeconfig`.
+    pub fn with_kubeconfig(kubeconfig: std::path::PathBuf) -> Self {
+        Scratch { kubeconfig, ..Scratch::new() }
+    }
+
     /// Run kubectl against the test API server; require success and return stdout.
     pub fn kubectl(&self, args: &[&str]) -> String {
         let out = Command::new("kubectl")
@@ -141,14 +146,19 @@ impl Scratch {
 
     /// Run `kiln` in `cwd` (relative to the scratch dir), with no kubeconfig.
     pub fn run_in(&self, cwd: &str, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kiln-under-test"))
+        self.command(cwd, args).output().expect("run kiln")
+    }
+
+    /// The `kiln` command that `run_in` runs, to spawn it instead.
+    pub fn command(&self, cwd: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kiln-under-test"));
+        command
             .args(args)
             .current_dir(self.dir.path().join(cwd))
             .env("KILN_CACHE_DIR", self.cache.path())
             .env("KUBECONFIG", &self.kubeconfig)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run kiln")
+            .env("NO_COLOR", "1");
+        command
     }
 
     /// Run `kiln` in `cwd` and require success; return stdout.
@@ -185,4 +195,24 @@ impl Scratch {
         }
         files
     }
+}
+
+/// `text` with every `sha256:<hex>` digest replaced by `sha256:<digest>`, so snapshots do not
+/// change with every rebuild of a prototype (determinism is checked by comparing runs).
+pub fn redact_digests(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("sha256:") {
+        let (before, after) = rest.split_at(at + "sha256:".len());
+        out.push_str(before);
+        let hex = after.chars().take_while(char::is_ascii_hexdigit).count();
+        if hex == 64 {
+            out.push_str("<digest>");
+            rest = &after[64..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }

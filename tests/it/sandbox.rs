@@ -172,3 +172,26 @@ fn params_are_checked_before_any_guest_code_runs() {
         prototype.generate(&info, "evil", &Params::new(), &env, &Limits::default()).unwrap_err();
     assert_eq!(err.to_string(), "missing required param `attack` for prototype `hostile`");
 }
+
+#[test]
+fn huge_error_messages_are_cut() {
+    match attack("huge-error", 1 << 20, &Limits::default()) {
+        Err(Error::Failed { message, .. }) => {
+            assert!(message.len() < 5000, "{} bytes kept", message.len());
+            assert!(message.ends_with("bytes cut)"), "{}", &message[message.len() - 40..]);
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_oversized_description_is_refused() {
+    let wasm = crate::common::fs_read(kiln_guest_artifacts::BIG_INFO);
+    let mut prototype = engine().load("big-info", &wasm).unwrap();
+    match prototype.describe(&Limits::default()) {
+        Err(Error::BadInfo { message, .. }) => {
+            assert_eq!(message, "its description is larger than 1048576 bytes");
+        }
+        other => panic!("expected a refused description, got {other:?}"),
+    }
+}

@@ -139,13 +139,10 @@ pub mod __export {
         component: String,
         params: Vec<wit::Param>,
         environment: wit::Environment,
-    ) -> Result<Vec<String>, wit::RenderError> {
+    ) -> Result<String, wit::RenderError> {
         let ctx = Context::new(component, params, environment);
         let objects = P::generate(&ctx).map_err(into_wit_error)?;
-        objects
-            .iter()
-            .map(|object| serde_json::to_string(object).map_err(|err| into_wit_error(err.into())))
-            .collect()
+        serde_json::to_string(&objects).map_err(|err| into_wit_error(err.into()))
     }
 
     fn into_wit_error(err: Error) -> wit::RenderError {
@@ -174,7 +171,7 @@ macro_rules! prototype {
                 params: ::std::vec::Vec<$crate::bindings::kiln::prototype::types::Param>,
                 environment: $crate::bindings::kiln::prototype::types::Environment,
             ) -> ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
                 $crate::bindings::kiln::prototype::types::RenderError,
             > {
                 $crate::__export::generate::<$ty>(component, params, environment)

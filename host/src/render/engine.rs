@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, InstancePre, Linker, WasmList, WasmStr};
+use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{CallHook, Store, StoreContextMut, Trap};
 
 use super::Error;
@@ -61,9 +61,8 @@ pub struct Prototype {
     digest: String,
     source: CodeSource,
     engine: wasmtime::Engine,
-    pre: PrototypePre<Host>,
-    /// The same, untyped: `generate` is called through a typed func whose result is read
-    /// lazily, so output limits are checked before the host copies anything.
+    /// Pre-linked; `describe` and `generate` are called through typed funcs whose results are
+    /// read lazily, so size limits are checked before the host copies anything.
     instance_pre: InstancePre<Host>,
 }
 
@@ -137,13 +136,13 @@ impl Engine {
             message: format!("{e:#}"),
         };
         let instance_pre = self.linker.instantiate_pre(&component).map_err(not_a_prototype)?;
-        let pre = PrototypePre::new(instance_pre.clone()).map_err(not_a_prototype)?;
+        // Checks the exports against the world; the typed calls below rely on it.
+        PrototypePre::new(instance_pre.clone()).map_err(not_a_prototype)?;
         Ok(Prototype {
             label: label.into(),
             digest: format!("sha256:{}", hex::encode(sha256)),
             source,
             engine: self.engine.clone(),
-            pre,
             instance_pre,
         })
     }
@@ -219,12 +218,17 @@ impl Prototype {
     /// Ask the prototype to describe itself, and check the description is consistent.
     pub fn describe(&mut self, limits: &Limits) -> Result<Info, Error> {
         let (mut store, instance) = self.instantiate(limits)?;
-        let info =
-            instance.call_describe(&mut store).map_err(|e| self.classify(e, &mut store, limits))?;
-        let info = bindings::info_from_wit(info)
-            .map_err(|message| Error::BadInfo { prototype: self.label.clone(), message })?;
-        check_info(&info)
-            .map_err(|message| Error::BadInfo { prototype: self.label.clone(), message })?;
+        let describe = instance
+            .get_typed_func::<(), (bindings::kiln::prototype::types::PrototypeInfo,)>(
+                &mut store, "describe",
+            )
+            .map_err(|e| self.not_a_prototype(e))?;
+        let (info,) =
+            describe.call(&mut store, ()).map_err(|e| self.classify(e, &mut store, limits))?;
+        let bad_info = |message| Error::BadInfo { prototype: self.label.clone(), message };
+        check_size(&info).map_err(bad_info)?;
+        let info = bindings::info_from_wit(info).map_err(bad_info)?;
+        check_info(&info).map_err(bad_info)?;
         self.label = info.name.clone();
         Ok(info)
     }
@@ -240,57 +244,18 @@ impl Prototype {
         limits: &Limits,
     ) -> Result<Rendered, Error> {
         let params = prototype::resolve(info, params)?;
-        let mut store = self.store(limits)?;
-        let instance = self
-            .instance_pre
-            .instantiate(&mut store)
-            .map_err(|e| self.classify(e, &mut store, limits))?;
+        let (mut store, instance) = self.instantiate(limits)?;
         let generate = instance
             .get_typed_func::<GenerateParams<'_>, (GenerateResult,)>(&mut store, "generate")
-            .map_err(|e| Error::NotAPrototype {
-                prototype: self.label.clone(),
-                message: format!("{e:#}"),
-            })?;
+            .map_err(|e| self.not_a_prototype(e))?;
         let wit_params = bindings::params_to_wit(&params);
         let wit_env = bindings::environment_to_wit(env);
         let (result,) = generate
             .call(&mut store, (component, &wit_params, &wit_env))
             .map_err(|e| self.classify(e, &mut store, limits))?;
-        let list = result.map_err(|e| self.rejected(e))?;
-        let strings = self.read_output(&mut store, &list, limits)?;
-        let objects = self.check_output(strings)?;
+        let json = result.map_err(|e| self.rejected(e))?;
+        let objects = self.check_output(&json, limits)?;
         Ok(Rendered { objects, logs: store.data_mut().take_logs() })
-    }
-
-    /// Copy the guest's object strings out of its memory, checking the `objects` and
-    /// `output-bytes` limits first: entries may alias one large region, so the host must not
-    /// materialise anything before it knows the total.
-    fn read_output(
-        &self,
-        store: &mut Store<Host>,
-        list: &WasmList<WasmStr>,
-        limits: &Limits,
-    ) -> Result<Vec<String>, Error> {
-        let limit =
-            |limit| Error::Limit { prototype: self.label.clone(), limit, value: limits.get(limit) };
-        if list.len() as u64 > limits.get(Limit::Objects) {
-            return Err(limit(Limit::Objects));
-        }
-        let bad = |e: wasmtime::Error| Error::InvalidObject {
-            prototype: self.label.clone(),
-            index: 0,
-            message: format!("unreadable output: {e:#}"),
-        };
-        let strs: Vec<WasmStr> =
-            list.iter(&mut *store).map_err(bad)?.collect::<Result<_, _>>().map_err(bad)?;
-        let mut total = 0u64;
-        for s in &strs {
-            total += s.to_str(&*store).map_err(bad)?.len() as u64;
-            if total > limits.get(Limit::OutputBytes) {
-                return Err(limit(Limit::OutputBytes));
-            }
-        }
-        strs.iter().map(|s| Ok(s.to_str(&*store).map_err(bad)?.into_owned())).collect()
     }
 
     fn store(&self, limits: &Limits) -> Result<Store<Host>, Error> {
@@ -306,11 +271,17 @@ impl Prototype {
         Ok(store)
     }
 
-    fn instantiate(&self, limits: &Limits) -> Result<(Store<Host>, bindings::Prototype), Error> {
+    fn instantiate(&self, limits: &Limits) -> Result<(Store<Host>, Instance), Error> {
         let mut store = self.store(limits)?;
-        let instance =
-            self.pre.instantiate(&mut store).map_err(|e| self.classify(e, &mut store, limits))?;
+        let instance = self
+            .instance_pre
+            .instantiate(&mut store)
+            .map_err(|e| self.classify(e, &mut store, limits))?;
         Ok((store, instance))
+    }
+
+    fn not_a_prototype(&self, e: wasmtime::Error) -> Error {
+        Error::NotAPrototype { prototype: self.label.clone(), message: format!("{e:#}") }
     }
 
     /// Turn a wasmtime error from instantiating or calling into the error the user sees.
@@ -353,31 +324,43 @@ impl Prototype {
     fn rejected(&self, error: bindings::kiln::prototype::types::RenderError) -> Error {
         use bindings::kiln::prototype::types::RenderError;
         match error {
-            RenderError::InvalidParam(p) => {
-                Error::Rejected { prototype: self.label.clone(), param: p.name, message: p.message }
-            }
+            RenderError::InvalidParam(p) => Error::Rejected {
+                prototype: self.label.clone(),
+                param: cut(p.name),
+                message: cut(p.message),
+            },
             RenderError::Failed(message) => {
-                Error::Failed { prototype: self.label.clone(), message }
+                Error::Failed { prototype: self.label.clone(), message: cut(message) }
             }
         }
     }
 
-    fn check_output(&self, strings: Vec<String>) -> Result<Vec<serde_json::Value>, Error> {
-        strings
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let invalid = |message: String| Error::InvalidObject {
-                    prototype: self.label.clone(),
-                    index: i + 1,
-                    message,
-                };
-                let value: serde_json::Value =
-                    serde_json::from_str(s).map_err(|e| invalid(format!("not JSON: {e}")))?;
-                check_object(&value).map_err(invalid)?;
-                Ok(value)
-            })
-            .collect()
+    /// Parse the guest's JSON array of objects, within the `output-bytes` and `objects` limits.
+    /// The string was copied whole, but it is one string in the guest's memory, so its size is
+    /// bounded by the `memory` limit.
+    fn check_output(&self, json: &str, limits: &Limits) -> Result<Vec<serde_json::Value>, Error> {
+        let limit =
+            |limit| Error::Limit { prototype: self.label.clone(), limit, value: limits.get(limit) };
+        if json.len() as u64 > limits.get(Limit::OutputBytes) {
+            return Err(limit(Limit::OutputBytes));
+        }
+        let invalid = |index, message: String| Error::InvalidObject {
+            prototype: self.label.clone(),
+            index,
+            message,
+        };
+        let values: Vec<serde_json::Value> = match serde_json::from_str(json) {
+            Ok(serde_json::Value::Array(values)) => values,
+            Ok(_) => return Err(invalid(0, "the output is not a JSON array".into())),
+            Err(e) => return Err(invalid(0, format!("the output is not JSON: {e}"))),
+        };
+        if values.len() as u64 > limits.get(Limit::Objects) {
+            return Err(limit(Limit::Objects));
+        }
+        for (i, value) in values.iter().enumerate() {
+            check_object(value).map_err(|m| invalid(i + 1, m))?;
+        }
+        Ok(values)
     }
 }
 
@@ -387,8 +370,8 @@ type GenerateParams<'a> = (
     &'a [bindings::kiln::prototype::types::Param],
     &'a bindings::kiln::prototype::types::Environment,
 );
-/// Its result, read lazily from the guest's memory.
-type GenerateResult = Result<WasmList<WasmStr>, bindings::kiln::prototype::types::RenderError>;
+/// Its result.
+type GenerateResult = Result<String, bindings::kiln::prototype::types::RenderError>;
 
 /// How often the engine's epoch advances: the resolution of the `time-ms` limit.
 const TICK: std::time::Duration = std::time::Duration::from_millis(10);
@@ -419,6 +402,47 @@ fn start_ticker(engine: &wasmtime::Engine) {
             std::thread::sleep(TICK);
         }
     });
+}
+
+/// Bytes of a prototype's error message kept for the user; the rest is cut.
+const MESSAGE_BYTES: usize = 4 << 10;
+
+/// `text` cut at [`MESSAGE_BYTES`], saying how much was cut.
+fn cut(text: String) -> String {
+    if text.len() <= MESSAGE_BYTES {
+        return text;
+    }
+    let mut end = MESSAGE_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes cut)", &text[..end], text.len() - end)
+}
+
+/// Bytes of text a description may hold. Descriptions are small; a large one is a bug or an
+/// attack.
+const DESCRIBE_BYTES: usize = 1 << 20;
+
+/// Refuse a description whose text adds up to more than [`DESCRIBE_BYTES`].
+fn check_size(info: &bindings::kiln::prototype::types::PrototypeInfo) -> Result<(), String> {
+    use bindings::kiln::prototype::types::ParamValue as V;
+    let value = |v: &V| match v {
+        V::String(s) | V::Object(s) => s.len(),
+        V::StringList(l) => l.iter().map(|s| s.len() + 8).sum(),
+        _ => 8,
+    };
+    let params: usize = info
+        .params
+        .iter()
+        .map(|p| p.name.len() + p.doc.len() + p.default.as_ref().map_or(0, value) + 8)
+        .sum();
+    let kinds: usize =
+        info.permissions.cluster_scoped.iter().map(|gk| gk.group.len() + gk.kind.len() + 8).sum();
+    let total = info.name.len() + info.description.len() + params + kinds;
+    if total > DESCRIBE_BYTES {
+        return Err(format!("its description is larger than {DESCRIBE_BYTES} bytes"));
+    }
+    Ok(())
 }
 
 /// The minimum that makes a JSON value a Kubernetes object.

@@ -85,6 +85,7 @@ impl Prototype for Hostile {
             ]),
             "bad-json" => Ok(vec![json!("not an object")]),
             "reject" => Err(Error::param("size", "is never right")),
+            "huge-error" => Err(Error::failed("e".repeat(size as usize))),
             other => Err(Error::param("attack", format!("unknown attack `{other}`"))),
         }
     }
