@@ -276,3 +276,19 @@ fn the_seed_walkthrough_applies_end_to_end() {
     );
     s.kubectl(&["-n", "default", "delete", "deployment/inception", "service/inception"]);
 }
+
+#[test]
+fn wait_reports_what_never_became_ready() {
+    // The test API server runs no pods, so a Deployment never becomes available: `--wait`
+    // must give up at its timeout and name the object, after applying everything.
+    let (app, ns) = ("wait", &namespace("wait"));
+    let s = cluster_app(app, ns);
+    let stderr = s.fails(app, &["apply", "dev", "--wait", "--timeout", "2"]);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: timed out after 2 s waiting for `Deployment/{ns}/web` to be ready"
+        )),
+        "{stderr}"
+    );
+    assert!(s.kubectl(&["-n", ns, "get", "service/web", "-o", "name"]).contains("web"));
+}
