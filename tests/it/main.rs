@@ -6,6 +6,7 @@ mod cache;
 mod cli;
 mod cluster;
 mod common;
+mod faults;
 mod kubeflow;
 mod sandbox;
 mod tf_serving;

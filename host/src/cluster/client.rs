@@ -29,6 +29,10 @@ pub async fn connect(target: &Target) -> Result<(Client, String), Error> {
             .map_err(|e| Error::Config(format!("invalid server URL `{server}`: {e}")))?;
     }
     config.read_timeout = Some(std::time::Duration::from_secs(60));
+    // Kiln retries itself (`Cluster::retry`: 6 attempts, 100 ms doubling). kube's own retry
+    // layer (15 retries of 429/503/504, up to 1000 s apart) would multiply that into minutes of
+    // silence against a server that keeps failing.
+    config.default_retry = false;
     let server = config.cluster_url.to_string();
     let client = Client::try_from(config).map_err(|e| Error::Config(format!("{e}")))?;
     Ok((client, server))
