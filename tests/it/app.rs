@@ -10,23 +10,34 @@ const MODEL_PATH: &str = "--modelPath=gs://cloud-ml-dev_jlewi/tmp/inception";
 /// seed's `serveInception` component.
 fn seed_app() -> Scratch {
     let s = Scratch::new();
+    seed_steps(&s, false);
+    s
+}
+
+/// The Kubeflow walkthrough of the seed, as the Kubeflow packages issue spells it out.
+pub fn kubeflow_seed(s: &Scratch) {
+    seed_steps(s, true);
+}
+
+/// The seed's commands in order; `kubeflow` adds the core and nfs components.
+fn seed_steps(s: &Scratch, kubeflow: bool) {
     s.ok(".", &["init", APP]);
+    if kubeflow {
+        s.ok(APP, &["pkg", "install", "kubeflow/core"]);
+    }
     s.ok(APP, &["pkg", "install", "kubeflow/tf-serving"]);
+    if kubeflow {
+        s.ok(APP, &["generate", "core", "kubeflow-core", "--name=kubeflow-core"]);
+    }
     s.ok(APP, &["env", "add", "nocloud"]);
     s.ok(APP, &["env", "add", "cloud"]);
     s.ok(APP, &["param", "set", "--env", "cloud", "cloud", "gke"]);
-    s.ok(
-        APP,
-        &[
-            "generate",
-            "tf-serving",
-            "serveInception",
-            "--name=inception",
-            "--namespace=default",
-            MODEL_PATH,
-        ],
-    );
-    s
+    let serving = ["--name=inception", "--namespace=default", MODEL_PATH];
+    s.ok(APP, &[&["generate", "tf-serving", "serveInception"][..], &serving].concat());
+    if kubeflow {
+        s.ok(APP, &["generate", "nfs", "nfs"]);
+        s.ok(APP, &["param", "set", "--env=cloud", "nfs", "disks", "pd1,pd2"]);
+    }
 }
 
 /// Run `args` expecting failure, and check that no file of the app changed.
@@ -381,30 +392,6 @@ fn help_of_the_main_verbs() {
         let name = format!("help_{}", verb.join("_"));
         insta::assert_snapshot!(name, s.ok(".", &args));
     }
-}
-
-/// The Kubeflow walkthrough of the seed, as the Kubeflow packages issue spells it out.
-pub fn kubeflow_seed(s: &Scratch) {
-    s.ok(".", &["init", APP]);
-    s.ok(APP, &["pkg", "install", "kubeflow/core"]);
-    s.ok(APP, &["pkg", "install", "kubeflow/tf-serving"]);
-    s.ok(APP, &["generate", "core", "kubeflow-core", "--name=kubeflow-core"]);
-    s.ok(APP, &["env", "add", "nocloud"]);
-    s.ok(APP, &["env", "add", "cloud"]);
-    s.ok(APP, &["param", "set", "--env", "cloud", "cloud", "gke"]);
-    s.ok(
-        APP,
-        &[
-            "generate",
-            "tf-serving",
-            "serveInception",
-            "--name=inception",
-            "--namespace=default",
-            MODEL_PATH,
-        ],
-    );
-    s.ok(APP, &["generate", "nfs", "nfs"]);
-    s.ok(APP, &["param", "set", "--env=cloud", "nfs", "disks", "pd1,pd2"]);
 }
 
 #[test]

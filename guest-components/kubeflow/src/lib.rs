@@ -174,6 +174,25 @@ pub fn check_quantity(param: &str, value: &str) -> Result<(), Error> {
     }
 }
 
+/// A reference to the RBAC role `kind` (`Role` or `ClusterRole`) named `name`.
+pub fn role_ref(kind: &str, name: &str) -> k8s::api::rbac::v1::RoleRef {
+    k8s::api::rbac::v1::RoleRef {
+        api_group: "rbac.authorization.k8s.io".into(),
+        kind: kind.into(),
+        name: name.into(),
+    }
+}
+
+/// The subjects of a binding to the ServiceAccount `name` in `namespace`.
+pub fn account_subjects(name: &str, namespace: &str) -> Option<Vec<k8s::api::rbac::v1::Subject>> {
+    Some(vec![k8s::api::rbac::v1::Subject {
+        kind: "ServiceAccount".into(),
+        name: name.into(),
+        namespace: Some(namespace.into()),
+        ..Default::default()
+    }])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

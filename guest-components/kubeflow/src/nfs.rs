@@ -9,7 +9,7 @@ use k8s::api::core::v1::{
     PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, SecurityContext, Service,
     ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
 };
-use k8s::api::rbac::v1::{ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s::api::rbac::v1::{ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use k8s::api::storage::v1::StorageClass;
 use k8s::apimachinery::pkg::api::resource::Quantity;
 use k8s::apimachinery::pkg::util::intstr::IntOrString;
@@ -86,12 +86,7 @@ impl Nfs<'_> {
     }
 
     fn shared(&self) -> Result<Vec<Object>, Error> {
-        let subject = Subject {
-            kind: "ServiceAccount".into(),
-            name: self.name.into(),
-            namespace: Some(self.namespace.into()),
-            ..Default::default()
-        };
+        let subjects = crate::account_subjects(self.name, self.namespace);
         let account =
             ServiceAccount { metadata: self.meta(self.name.into(), &[]), ..Default::default() };
         // Leader election on Endpoints, and the Service the provisioner advertises.
@@ -104,13 +99,13 @@ impl Nfs<'_> {
         };
         let binding = RoleBinding {
             metadata: self.meta(format!("{}-nfs-role", self.name), &[]),
-            role_ref: role_ref("Role", self.name),
-            subjects: Some(vec![subject.clone()]),
+            role_ref: crate::role_ref("Role", self.name),
+            subjects: subjects.clone(),
         };
         let cluster_binding = ClusterRoleBinding {
             metadata: meta(format!("{}-nfs-role", self.name), None, self.labels(&[])),
-            role_ref: role_ref("ClusterRole", PROVISIONER_ROLE),
-            subjects: Some(vec![subject]),
+            role_ref: crate::role_ref("ClusterRole", PROVISIONER_ROLE),
+            subjects,
         };
         Ok(vec![object(&account)?, object(&role)?, object(&binding)?, object(&cluster_binding)?])
     }
@@ -264,10 +259,6 @@ fn rule(resources: &[&str], verbs: &[&str]) -> PolicyRule {
         verbs: verbs.iter().map(|v| v.to_string()).collect(),
         ..Default::default()
     }
-}
-
-fn role_ref(kind: &str, name: &str) -> RoleRef {
-    RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: kind.into(), name: name.into() }
 }
 
 fn service_port(name: &str, port: i32, protocol: &str) -> ServicePort {

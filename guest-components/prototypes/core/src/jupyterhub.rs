@@ -6,11 +6,11 @@ use k8s::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, PodSpec, PodTemplateSpec, Service,
     ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
-use k8s::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s::api::rbac::v1::{PolicyRule, Role, RoleBinding};
 use k8s::apimachinery::pkg::util::intstr::IntOrString;
 use kiln_sdk::prelude::*;
 use kiln_sdk::serde_json::Value;
-use kubeflow_common::{labels, map, meta};
+use kubeflow_common::{account_subjects, labels, map, meta, role_ref};
 
 /// The JupyterHub image of the reference.
 pub const IMAGE: &str = "gcr.io/kubeflow/jupyterhub:1.0";
@@ -109,17 +109,8 @@ impl Hub<'_> {
         };
         let binding = RoleBinding {
             metadata: self.meta(ROLE, &[]),
-            role_ref: RoleRef {
-                api_group: "rbac.authorization.k8s.io".into(),
-                kind: "Role".into(),
-                name: ROLE.into(),
-            },
-            subjects: Some(vec![Subject {
-                kind: "ServiceAccount".into(),
-                name: ACCOUNT.into(),
-                namespace: Some(self.namespace.into()),
-                ..Default::default()
-            }]),
+            role_ref: role_ref("Role", ROLE),
+            subjects: account_subjects(ACCOUNT, self.namespace),
         };
         Ok(vec![
             object(&config)?,

@@ -6,9 +6,9 @@ use k8s::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, ObjectFieldSelector,
     PodSpec, PodTemplateSpec, ServiceAccount, Volume, VolumeMount,
 };
-use k8s::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
 use kiln_sdk::prelude::*;
-use kubeflow_common::{Cloud, labels, map, meta, tfjob};
+use kubeflow_common::{Cloud, account_subjects, labels, map, meta, role_ref, tfjob};
 
 /// The operator image of the reference.
 pub const IMAGE: &str = "gcr.io/tf-on-k8s-dogfood/tf_operator:v20171214-0bd02ac";
@@ -71,17 +71,8 @@ impl Operator<'_> {
         };
         let cluster_binding = ClusterRoleBinding {
             metadata: meta(NAME, None, labels(NAME, self.component, &[("app", NAME)])),
-            role_ref: RoleRef {
-                api_group: "rbac.authorization.k8s.io".into(),
-                kind: "ClusterRole".into(),
-                name: NAME.into(),
-            },
-            subjects: Some(vec![Subject {
-                kind: "ServiceAccount".into(),
-                name: NAME.into(),
-                namespace: Some(self.namespace.into()),
-                ..Default::default()
-            }]),
+            role_ref: role_ref("ClusterRole", NAME),
+            subjects: account_subjects(NAME, self.namespace),
         };
         Ok(vec![
             object(&deployment)?,
