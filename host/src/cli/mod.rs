@@ -125,28 +125,25 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
 
 /// Hints for an error: what the user can do about it.
 pub fn hints(err: &anyhow::Error) -> Vec<String> {
-    err.chain()
-        .filter_map(|cause| {
-            if let Some(err) = cause.downcast_ref::<render::Error>() {
-                err.hint()
-            } else if let Some(err) = cause.downcast_ref::<ParamError>() {
-                err.hint()
-            } else if let Some(err) = cause.downcast_ref::<AppError>() {
-                err.hint()
-            } else if let Some(err) = cause.downcast_ref::<crate::cluster::Error>() {
-                err.hint()
-            } else {
-                cause.downcast_ref::<pipeline::Error>().and_then(pipeline::Error::hint)
-            }
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .fold(Vec::new(), |mut hints, hint| {
-            if !hints.contains(&hint) {
-                hints.push(hint);
-            }
-            hints
-        })
+    let mut hints = Vec::new();
+    for cause in err.chain() {
+        let hint = if let Some(err) = cause.downcast_ref::<render::Error>() {
+            err.hint()
+        } else if let Some(err) = cause.downcast_ref::<ParamError>() {
+            err.hint()
+        } else if let Some(err) = cause.downcast_ref::<AppError>() {
+            err.hint()
+        } else if let Some(err) = cause.downcast_ref::<crate::cluster::Error>() {
+            err.hint()
+        } else {
+            cause.downcast_ref::<pipeline::Error>().and_then(pipeline::Error::hint)
+        };
+        // A wrapper and its cause may give the same hint.
+        if let Some(hint) = hint.filter(|h| !hints.contains(h)) {
+            hints.push(hint);
+        }
+    }
+    hints
 }
 
 /// How a prototype runs: limits and the compiled-code cache. Shared by every verb that runs one.
