@@ -131,6 +131,7 @@ fn bad_values_are_rejected_naming_the_param() {
             "expected one of `ClusterIP`, `NodePort`, `LoadBalancer`",
         ),
         (&[("cloud", "aws")], "cloud", "expected one of"),
+        (&[("namespace", "Team_A")], "namespace", "not a valid DNS-1123 label"),
         (&[("s3SecretName", "aws")], "s3SecretName", "only used with an s3:// model path"),
         (&[("modelPath", " ")], "modelPath", "must not be empty"),
     ];

@@ -193,6 +193,22 @@ pub fn account_subjects(name: &str, namespace: &str) -> Option<Vec<k8s::api::rba
     }])
 }
 
+/// The ConfigMap `config_map` mounted at `dir`: the container's mount and the pod's volume.
+pub fn config_volume(
+    config_map: &str,
+    dir: &str,
+) -> (k8s::api::core::v1::VolumeMount, k8s::api::core::v1::Volume) {
+    use k8s::api::core::v1::{ConfigMapVolumeSource, Volume, VolumeMount};
+    let name = "config-volume";
+    let mount = VolumeMount { name: name.into(), mount_path: dir.into(), ..Default::default() };
+    let volume = Volume {
+        name: name.into(),
+        config_map: Some(ConfigMapVolumeSource { name: config_map.into(), ..Default::default() }),
+        ..Default::default()
+    };
+    (mount, volume)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,9 +20,13 @@ impl Context {
     }
 
     /// The namespace for namespaced objects: the string param `param` when it is set,
-    /// otherwise the environment's namespace.
+    /// otherwise the environment's namespace; an error naming `param` if it is not a valid
+    /// namespace (a DNS-1123 label).
     pub fn namespace(&self, param: &str) -> Result<String, Error> {
-        Ok(self.params.opt_string(param)?.unwrap_or_else(|| self.env.namespace.clone()))
+        let namespace =
+            self.params.opt_string(param)?.unwrap_or_else(|| self.env.namespace.clone());
+        crate::validate::dns1123_label(param, &namespace)?;
+        Ok(namespace)
     }
 
     /// The resolved params of another component of the app, by component name.

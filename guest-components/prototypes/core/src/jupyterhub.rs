@@ -3,14 +3,14 @@
 
 use k8s::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, PodSpec, PodTemplateSpec, Service,
-    ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
+    ConfigMap, Container, ContainerPort, PodSpec, PodTemplateSpec, Service, ServiceAccount,
+    ServicePort, ServiceSpec,
 };
 use k8s::api::rbac::v1::{PolicyRule, Role, RoleBinding};
 use k8s::apimachinery::pkg::util::intstr::IntOrString;
 use kiln_sdk::prelude::*;
 use kiln_sdk::serde_json::Value;
-use kubeflow_common::{account_subjects, labels, map, meta, role_ref};
+use kubeflow_common::{account_subjects, config_volume, labels, map, meta, role_ref};
 
 /// The JupyterHub image of the reference.
 pub const IMAGE: &str = "gcr.io/kubeflow/jupyterhub:1.0";
@@ -128,6 +128,7 @@ impl Hub<'_> {
     }
 
     fn pod(&self) -> PodSpec {
+        let (mount, volume) = config_volume(CONFIG_MAP, CONFIG_DIR);
         PodSpec {
             service_account_name: Some(ACCOUNT.into()),
             containers: vec![Container {
@@ -150,21 +151,10 @@ impl Hub<'_> {
                         ..Default::default()
                     },
                 ]),
-                volume_mounts: Some(vec![VolumeMount {
-                    name: "config-volume".into(),
-                    mount_path: CONFIG_DIR.into(),
-                    ..Default::default()
-                }]),
+                volume_mounts: Some(vec![mount]),
                 ..Default::default()
             }],
-            volumes: Some(vec![Volume {
-                name: "config-volume".into(),
-                config_map: Some(ConfigMapVolumeSource {
-                    name: CONFIG_MAP.into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]),
+            volumes: Some(vec![volume]),
             ..Default::default()
         }
     }

@@ -74,7 +74,6 @@ impl Prototype for Core {
         let name = p.string("name")?;
         validate::dns1123_label("name", &name)?;
         let namespace = ctx.namespace("namespace")?;
-        validate::dns1123_label("namespace", &namespace)?;
         let cloud = Cloud::from_params(p)?;
         let service_type = p.string("jupyterHubServiceType")?;
         validate::one_of("jupyterHubServiceType", &service_type, jupyterhub::SERVICE_TYPES)?;

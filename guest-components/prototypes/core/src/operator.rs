@@ -3,12 +3,12 @@
 
 use k8s::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, ObjectFieldSelector,
-    PodSpec, PodTemplateSpec, ServiceAccount, Volume, VolumeMount,
+    ConfigMap, Container, EnvVar, EnvVarSource, ObjectFieldSelector, PodSpec, PodTemplateSpec,
+    ServiceAccount,
 };
 use k8s::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
 use kiln_sdk::prelude::*;
-use kubeflow_common::{Cloud, account_subjects, labels, map, meta, role_ref, tfjob};
+use kubeflow_common::{Cloud, account_subjects, config_volume, labels, map, meta, role_ref, tfjob};
 
 /// The operator image of the reference.
 pub const IMAGE: &str = "gcr.io/tf-on-k8s-dogfood/tf_operator:v20171214-0bd02ac";
@@ -88,6 +88,7 @@ impl Operator<'_> {
     }
 
     fn pod(&self) -> PodSpec {
+        let (mount, volume) = config_volume(CONFIG_MAP, CONFIG_DIR);
         let field = |path: &str| EnvVarSource {
             field_ref: Some(ObjectFieldSelector { field_path: path.into(), ..Default::default() }),
             ..Default::default()
@@ -115,21 +116,10 @@ impl Operator<'_> {
                         ..Default::default()
                     },
                 ]),
-                volume_mounts: Some(vec![VolumeMount {
-                    name: "config-volume".into(),
-                    mount_path: CONFIG_DIR.into(),
-                    ..Default::default()
-                }]),
+                volume_mounts: Some(vec![mount]),
                 ..Default::default()
             }],
-            volumes: Some(vec![Volume {
-                name: "config-volume".into(),
-                config_map: Some(ConfigMapVolumeSource {
-                    name: CONFIG_MAP.into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]),
+            volumes: Some(vec![volume]),
             ..Default::default()
         }
     }

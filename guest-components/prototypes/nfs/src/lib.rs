@@ -43,7 +43,6 @@ impl Prototype for NfsPrototype {
         let p = &ctx.params;
         let name = name_or_component(ctx)?;
         let namespace = ctx.namespace("namespace")?;
-        validate::dns1123_label("namespace", &namespace)?;
         let cloud = Cloud::from_params(p)?;
         let disks = p.strings("disks")?;
         check_disks("disks", &disks)?;

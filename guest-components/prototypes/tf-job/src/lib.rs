@@ -50,7 +50,6 @@ impl Prototype for TfJob {
         let name = p.string("name")?;
         validate::dns1123_label("name", &name)?;
         let namespace = ctx.namespace("namespace")?;
-        validate::dns1123_label("namespace", &namespace)?;
         let [masters, workers, ps, gpus] =
             ["num_masters", "num_workers", "num_ps", "num_gpus"].map(|n| count(p, n));
         let (masters, workers, ps, gpus) = (masters?, workers?, ps?, gpus?);

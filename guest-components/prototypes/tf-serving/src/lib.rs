@@ -67,7 +67,6 @@ impl Prototype for TfServing {
         let name = p.string("name")?;
         validate::dns1035_label("name", &name)?;
         let namespace = ctx.namespace("namespace")?;
-        validate::dns1123_label("namespace", &namespace)?;
         let model_path = p.string("modelPath")?;
         if model_path.trim().is_empty() {
             return Err(Error::param("modelPath", "must not be empty"));
