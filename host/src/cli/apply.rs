@@ -12,11 +12,8 @@ use crate::pipeline;
 /// Namespaces and CRDs first, CRDs waited on until Established, then the rest in parallel.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The environment.
-    env: String,
-    /// Only these components (repeatable).
-    #[arg(short, long = "component", value_name = "COMPONENT")]
-    components: Vec<String>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// `client`: print what would be applied; `server`: let the server check without persisting.
     #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
     dry_run: Option<DryRun>,
@@ -35,14 +32,9 @@ pub struct Args {
     /// Objects applied at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     concurrency: usize,
-    /// The kubeconfig context to use instead of the environment's.
-    #[arg(long)]
-    context: Option<String>,
     /// Print each object's outcome, not only the summary.
     #[arg(long)]
     show_objects: bool,
-    #[command(flatten)]
-    run: RunArgs,
 }
 
 /// What every cluster verb needs: the objects with their components, where, and the inventory.
@@ -52,33 +44,46 @@ pub(super) struct Prepared {
     pub inventory: InventoryRef,
 }
 
-/// Render `env` (limited to `components`) and work out its cluster.
-pub(super) fn prepare(
-    app: &App,
-    env: &str,
-    components: &[String],
-    context: Option<String>,
-    run: &RunArgs,
-    printer: &Printer,
-) -> anyhow::Result<Prepared> {
-    let limits = run.limits()?;
-    let engine = run.engine(&limits)?;
-    let rendering = pipeline::render(app, env, components, &engine, limits);
-    super::flush_notes(&engine, printer);
-    let rendering = rendering?;
-    for (component, lines) in &rendering.logs {
-        printer.logs(component, lines);
+/// Which environment and components a cluster verb works on, and how to reach the cluster.
+#[derive(Debug, clap::Args)]
+pub(super) struct TargetArgs {
+    /// The environment.
+    pub env: String,
+    /// Only these components (repeatable).
+    #[arg(short, long = "component", value_name = "COMPONENT")]
+    pub components: Vec<String>,
+    /// The kubeconfig context to use instead of the environment's.
+    #[arg(long)]
+    pub context: Option<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl TargetArgs {
+    /// Render the environment (limited to the components) and work out its cluster.
+    pub(super) fn prepare(&self, app: &App, printer: &Printer) -> anyhow::Result<Prepared> {
+        let limits = self.run.limits()?;
+        let engine = self.run.engine(&limits)?;
+        let rendering = pipeline::render(app, &self.env, &self.components, &engine, limits);
+        super::flush_notes(&engine, printer);
+        let rendering = rendering?;
+        for (component, lines) in &rendering.logs {
+            printer.logs(component, lines);
+        }
+        let env_file = app.environment(&self.env)?;
+        Ok(Prepared {
+            objects: rendering.objects.into_iter().map(|o| (o.component, o.value)).collect(),
+            target: Target {
+                context: self.context.clone().or(env_file.context),
+                server: env_file.server,
+            },
+            inventory: InventoryRef {
+                app: app.name().into(),
+                environment: self.env.clone(),
+                namespace: env_file.namespace,
+            },
+        })
     }
-    let env_file = app.environment(env)?;
-    Ok(Prepared {
-        objects: rendering.objects.into_iter().map(|o| (o.component, o.value)).collect(),
-        target: Target { context: context.or(env_file.context), server: env_file.server },
-        inventory: InventoryRef {
-            app: app.name().into(),
-            environment: env.into(),
-            namespace: env_file.namespace,
-        },
-    })
 }
 
 /// A runtime for one command, and Ctrl-C as an error.
@@ -107,7 +112,7 @@ pub(super) fn progress(printer: &Printer, each: bool) -> impl Fn(&Event) + Sync 
 /// Run `kiln apply`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = super::open_app()?;
-    let prepared = prepare(&app, &args.env, &args.components, args.context, &args.run, printer)?;
+    let prepared = args.target.prepare(&app, printer)?;
     if args.dry_run == Some(DryRun::Client) {
         for (component, object) in &prepared.objects {
             printer.data(&format!(
@@ -123,7 +128,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         force_conflicts: args.force_conflicts,
         wait: args.wait.then(|| Duration::from_secs(args.timeout)),
         concurrency: args.concurrency,
-        components: args.components,
+        components: args.target.components.clone(),
     };
     let on_event = progress(printer, args.show_objects);
     let report = block_on(async {
@@ -132,6 +137,6 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         cluster::apply(&cluster, &prepared.objects, &prepared.inventory, &options, &on_event).await
     })?;
     let suffix = if args.dry_run.is_some() { " (server dry run)" } else { "" };
-    printer.note(&format!("applied `{}`: {}{suffix}", args.env, report.summary()));
+    printer.note(&format!("applied `{}`: {}{suffix}", args.target.env, report.summary()));
     Ok(ExitCode::SUCCESS)
 }

@@ -3,39 +3,31 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{Printer, RunArgs};
+use crate::cli::Printer;
+use crate::cli::apply::TargetArgs;
 use crate::cluster;
 
 /// Delete the objects of an environment (or some components) from its cluster, in reverse
 /// apply order. Only objects carrying this app's and environment's labels are deleted.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The environment.
-    env: String,
-    /// Only these components (repeatable).
-    #[arg(short, long = "component", value_name = "COMPONENT")]
-    components: Vec<String>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Wait until the objects are gone.
     #[arg(long)]
     wait: bool,
     /// How long `--wait` waits, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     timeout: u64,
-    /// The kubeconfig context to use instead of the environment's.
-    #[arg(long)]
-    context: Option<String>,
     /// Print each object's outcome, not only the summary.
     #[arg(long)]
     show_objects: bool,
-    #[command(flatten)]
-    run: RunArgs,
 }
 
 /// Run `kiln delete`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = super::open_app()?;
-    let prepared =
-        super::apply::prepare(&app, &args.env, &args.components, args.context, &args.run, printer)?;
+    let prepared = args.target.prepare(&app, printer)?;
     let wait = args.wait.then(|| Duration::from_secs(args.timeout));
     let on_event = super::apply::progress(printer, args.show_objects);
     let report = super::apply::block_on(async {
@@ -45,12 +37,12 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
             &cluster,
             &prepared.objects,
             &prepared.inventory,
-            &args.components,
+            &args.target.components,
             wait,
             &on_event,
         )
         .await
     })?;
-    printer.note(&format!("deleted from `{}`: {}", args.env, report.summary()));
+    printer.note(&format!("deleted from `{}`: {}", args.target.env, report.summary()));
     Ok(ExitCode::SUCCESS)
 }

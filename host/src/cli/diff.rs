@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Printer, RunArgs};
+use crate::cli::Printer;
+use crate::cli::apply::TargetArgs;
 use crate::cluster;
 
 /// Show what applying the environment would change in its cluster, as a unified diff of each
@@ -10,19 +11,11 @@ use crate::cluster;
 /// metadata hidden. Exit status: 0 when equal, 1 when different, 2 on error.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The environment.
-    env: String,
-    /// Only these components (repeatable).
-    #[arg(short, long = "component", value_name = "COMPONENT")]
-    components: Vec<String>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Show the result of taking over fields another manager owns.
     #[arg(long)]
     force_conflicts: bool,
-    /// The kubeconfig context to use instead of the environment's.
-    #[arg(long)]
-    context: Option<String>,
-    #[command(flatten)]
-    run: RunArgs,
 }
 
 /// Run `kiln diff`; errors exit 2, since 1 means "different".
@@ -38,8 +31,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
 
 fn diff(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = super::open_app()?;
-    let prepared =
-        super::apply::prepare(&app, &args.env, &args.components, args.context, &args.run, printer)?;
+    let prepared = args.target.prepare(&app, printer)?;
     let diffs = super::apply::block_on(async {
         let (client, server) = cluster::connect(&prepared.target).await?;
         let cluster = cluster::Cluster::new(client, server);
