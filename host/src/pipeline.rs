@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::app::{self, App, AppError, PrototypeRef, ResolvedParam};
+use crate::manifest::permissions::{self, Grant, Violation};
 use crate::manifest::{self, ComponentObjects};
 use crate::prototype::{ComponentView, Environment, Info};
 use crate::render::{self, Engine, Limits, LogLine, Prototype};
@@ -29,6 +30,17 @@ pub enum Error {
     /// The rendered objects do not fit together.
     #[error(transparent)]
     Manifest(#[from] manifest::Error),
+    /// Objects outside what their packages were granted.
+    #[error("{}", not_permitted(.0))]
+    NotPermitted(Vec<Violation>),
+}
+
+fn not_permitted(violations: &[Violation]) -> String {
+    let mut text = String::from("objects outside their package's granted permissions:");
+    for v in violations {
+        text.push_str(&format!("\n  - {v}"));
+    }
+    text
 }
 
 impl Error {
@@ -38,6 +50,12 @@ impl Error {
             Error::App(e) => e.hint(),
             Error::Render { error, .. } | Error::Prototype(error) => error.hint(),
             Error::Manifest(e) => e.hint(),
+            Error::NotPermitted(v) => Some(format!(
+                "`kiln pkg describe {}` shows what the package asks for; if it asks for this, \
+                 grant it with `kiln pkg install {} --force --yes`; otherwise the prototype \
+                 emits more than it declared",
+                v[0].package, v[0].package
+            )),
         }
     }
 }
@@ -49,6 +67,8 @@ pub struct Loaded {
     pub prototype: Prototype,
     /// Its description.
     pub info: Info,
+    /// What its package was granted; `None` for a `.wasm` file of the app itself.
+    pub grant: Option<Grant>,
 }
 
 /// Prototypes loaded for one command, each once, however many components use it.
@@ -75,13 +95,14 @@ impl<'a> Prototypes<'a> {
     /// messages.
     pub fn load(&mut self, component: Option<&str>, reference: &str) -> Result<&Loaded, Error> {
         if !self.loaded.contains_key(reference) {
-            let wasm = match PrototypeRef::parse(reference) {
+            let (wasm, grant) = match PrototypeRef::parse(reference) {
                 PrototypeRef::Installed(r) => {
                     let installed = self.app.find_prototype(&r)?;
-                    self.app.read_prototype(&installed)?
+                    let (wasm, granted) = self.app.read_prototype(&installed)?;
+                    (wasm, Some(Grant { package: installed.package_reference(), granted }))
                 }
                 PrototypeRef::File(path) => {
-                    self.app.dir().read_bytes(&path).map_err(AppError::from)?
+                    (self.app.dir().read_bytes(&path).map_err(AppError::from)?, None)
                 }
             };
             let render_err = |error| match component {
@@ -90,7 +111,7 @@ impl<'a> Prototypes<'a> {
             };
             let mut prototype = self.engine.load(reference, &wasm).map_err(render_err)?;
             let info = prototype.describe(&self.limits).map_err(render_err)?;
-            self.loaded.insert(reference.to_string(), Loaded { prototype, info });
+            self.loaded.insert(reference.to_string(), Loaded { prototype, info, grant });
         }
         Ok(&self.loaded[reference])
     }
@@ -177,6 +198,7 @@ pub fn render(
     };
     let mut rendered = Vec::new();
     let mut logs = Vec::new();
+    let mut grants = BTreeMap::new();
     for c in components.iter().filter(|c| selection.is_empty() || selection.contains(&c.name)) {
         let params = app::param_values(&c.params);
         let result = c
@@ -185,6 +207,9 @@ pub fn render(
             .generate(&c.loaded.info, &c.name, &params, &env, prototypes.limits())
             .map_err(|error| Error::Render { component: c.name.clone(), error })?;
         logs.push((c.name.clone(), result.logs));
+        if let Some(grant) = &c.loaded.grant {
+            grants.insert(c.name.clone(), grant.clone());
+        }
         let mut objects = result.objects;
         annotate_provenance(&mut objects, c.loaded.prototype.digest(), &params);
         rendered.push(ComponentObjects { component: c.name.clone(), objects });
@@ -196,6 +221,10 @@ pub fn render(
         labels: &env.labels,
     };
     let objects = manifest::post_process(&ctx, rendered)?;
+    let violations = permissions::check(&objects, &env.namespace, &grants);
+    if !violations.is_empty() {
+        return Err(Error::NotPermitted(violations));
+    }
     Ok(Rendering { objects, logs })
 }
 

@@ -215,7 +215,7 @@ fn unknown_names_get_suggestions_and_change_nothing() {
         ),
         (
             &["pkg", "install", "kubeflow/tf-servin"],
-            "error: unknown package `kubeflow/tf-servin` (did you mean `tf-serving`?)",
+            "error: registry `kubeflow` has no package `tf-servin` (did you mean `tf-serving`?)",
         ),
     ];
     for (args, first_line) in cases {

@@ -8,5 +8,6 @@ mod cluster;
 mod common;
 mod faults;
 mod kubeflow;
+mod registries;
 mod sandbox;
 mod tf_serving;

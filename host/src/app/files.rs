@@ -27,6 +27,19 @@ pub struct AppFile {
     pub name: String,
     /// The environment commands use when none is given.
     pub default_environment: Option<String>,
+    /// Registries added with `kiln registry add`, by name.
+    pub registries: BTreeMap<String, RegistryEntry>,
+}
+
+/// A `[registries.NAME]` table of `kiln.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistryEntry {
+    /// A directory, git URL or `oci://HOST/NAMESPACE`.
+    pub uri: String,
+    /// The git branch, tag or commit to read at.
+    pub reference: Option<String>,
+    /// Where it is written: `kiln.toml:7`.
+    pub origin: String,
 }
 
 /// `components/<name>.toml`.
@@ -180,7 +193,29 @@ impl AppFile {
         let name = src
             .string(doc.as_table(), "name")?
             .ok_or_else(|| src.error(None, "missing `name`".into()))?;
-        Ok(AppFile { name, default_environment: src.string(doc.as_table(), "defaultEnvironment")? })
+        let mut registries = BTreeMap::new();
+        if let Some(table) = src.table(doc.as_table(), "registries")? {
+            for (reg, item) in table.iter() {
+                let entry = src.table(table, reg)?.expect("iterated key exists");
+                src.check_keys(entry, &["uri", "ref"], &format!("registry `{reg}`"))?;
+                let uri = src.string(entry, "uri")?.ok_or_else(|| {
+                    src.error(item.span(), format!("registry `{reg}` has no `uri`"))
+                })?;
+                registries.insert(
+                    reg.to_string(),
+                    RegistryEntry {
+                        uri,
+                        reference: src.string(entry, "ref")?,
+                        origin: src.origin(item.span()),
+                    },
+                );
+            }
+        }
+        Ok(AppFile {
+            name,
+            default_environment: src.string(doc.as_table(), "defaultEnvironment")?,
+            registries,
+        })
     }
 
     /// A new `kiln.toml`.

@@ -7,15 +7,17 @@ mod fs;
 pub mod kubeconfig;
 mod packages;
 mod params;
+mod registries;
 
 use std::path::{Path, PathBuf};
 
-pub use files::{AppFile, ComponentFile, EnvironmentFile, RawParam, RawParams};
+pub use files::{AppFile, ComponentFile, EnvironmentFile, RawParam, RawParams, RegistryEntry};
 pub use fs::{AppDir, FsError, Transaction};
-pub use packages::{InstalledPackage, InstalledPrototype, PrototypeRef};
+pub use packages::{Finding, InstalledPackage, InstalledPrototype, LOCK_FILE, PrototypeRef};
 pub use params::{
     ParamSource, ResolvedParam, resolve as resolve_params, typed, values as param_values,
 };
+pub use registries::RESERVED_REGISTRY;
 
 use crate::prototype::{ParamValue, suggest};
 
@@ -101,6 +103,16 @@ pub enum AppError {
         /// The file's digest.
         found: String,
     },
+    /// Something that cannot be removed while others use it.
+    #[error("{what} `{name}` is used by {}", users.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))]
+    InUse {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its name.
+        name: String,
+        /// The components (or packages) that use it.
+        users: Vec<String>,
+    },
     /// A param value that cannot be stored or typed.
     #[error("{0}")]
     Param(String),
@@ -124,8 +136,16 @@ impl AppError {
                 "`kiln prototype list` shows installed prototypes; `kiln pkg install` adds more"
                     .into(),
             ),
-            AppError::Tampered { .. } => {
-                Some("reinstall the package with `kiln pkg install --force`".into())
+            AppError::Tampered { .. } => Some(
+                "`kiln pkg verify` lists every changed file; reinstall the package with \
+                 `kiln pkg install REGISTRY/PACKAGE --force`"
+                    .into(),
+            ),
+            AppError::InUse { what: "package", .. } => {
+                Some("remove those components first with `kiln component rm`".into())
+            }
+            AppError::InUse { what: "registry", .. } => {
+                Some("remove those packages first with `kiln pkg rm`".into())
             }
             _ => None,
         }
@@ -242,7 +262,11 @@ impl App {
                 source,
             })?;
         let dir = AppDir::open(staging.path())?;
-        let file = AppFile { name: app_name, default_environment: Some(env_name.into()) };
+        let file = AppFile {
+            name: app_name,
+            default_environment: Some(env_name.into()),
+            registries: Default::default(),
+        };
         let mut tx = Transaction::new();
         tx.write(APP_FILE, file.render())
             .write(environment_path(env_name), new_environment(env)?)

@@ -1,19 +1,31 @@
-//! Installed packages: `vendor/<registry>/<package>/` and `kiln.lock`, which records every
-//! installed file's sha256. Every read of a prototype verifies it against the lock before any
-//! guest code can run.
+//! Installed packages: `vendor/<registry>/<package>/` and `kiln.lock`, which records each
+//! package's registry, version, exact source, the permissions the user granted it and every
+//! installed file's sha256. Loading a prototype verifies its package's files against the lock
+//! before any guest code can run.
 
 use std::collections::BTreeMap;
 
-use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
+use serde::{Deserialize, Serialize};
 
 use super::{App, AppError, Transaction};
-use crate::registry::{self, BuiltinPackage};
+use crate::registry::{self, Fetched, MANIFEST_FILE, PackageManifest, PermissionSet, wasm_file};
 
 /// The lock file.
 pub const LOCK_FILE: &str = "kiln.lock";
+const LOCK_VERSION: u32 = 1;
+
+/// `kiln.lock`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockFile {
+    version: u32,
+    #[serde(default, rename = "package")]
+    packages: Vec<InstalledPackage>,
+}
 
 /// A package recorded in `kiln.lock`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InstalledPackage {
     /// The registry it came from.
     pub registry: String,
@@ -21,10 +33,14 @@ pub struct InstalledPackage {
     pub name: String,
     /// Its version.
     pub version: String,
-    /// Where it came from (`builtin`, a git commit, an OCI digest).
+    /// Exactly where it came from: `builtin`, `dir:PATH`, `git+URL#COMMIT`,
+    /// `oci://HOST/REPO@sha256:...`.
     pub source: String,
     /// Its prototypes' names.
     pub prototypes: Vec<String>,
+    /// What the user allowed its prototypes to emit.
+    #[serde(default)]
+    pub granted: PermissionSet,
     /// Its files (relative to its vendor directory) and their `sha256:` digests.
     pub files: BTreeMap<String, String>,
 }
@@ -35,7 +51,8 @@ impl InstalledPackage {
         format!("{}/{}", self.registry, self.name)
     }
 
-    fn dir(&self) -> String {
+    /// Its directory in the app.
+    pub fn dir(&self) -> String {
         format!("vendor/{}/{}", self.registry, self.name)
     }
 }
@@ -60,6 +77,11 @@ impl InstalledPrototype {
     pub fn reference(&self) -> String {
         format!("{}/{}/{}", self.registry, self.package, self.name)
     }
+
+    /// `registry/package`.
+    pub fn package_reference(&self) -> String {
+        format!("{}/{}", self.registry, self.package)
+    }
 }
 
 /// What a component's `prototype` names.
@@ -82,56 +104,76 @@ impl PrototypeRef {
     }
 }
 
-fn wasm_file(prototype: &str) -> String {
-    format!("{prototype}.wasm")
+/// One thing wrong with an installed package, from [`App::verify_packages`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// `registry/package`.
+    pub package: String,
+    /// What is wrong, naming the file.
+    pub message: String,
 }
 
 impl App {
     /// The packages in `kiln.lock`, sorted by reference.
     pub fn installed_packages(&self) -> Result<Vec<InstalledPackage>, AppError> {
         let Some(text) = self.dir.read(LOCK_FILE)? else { return Ok(Vec::new()) };
-        let doc = super::files::edit(LOCK_FILE, &text)?;
-        let invalid = |message: &str| AppError::Invalid {
+        let lock: LockFile = toml::from_str(&text).map_err(|e| AppError::Invalid {
             location: LOCK_FILE.into(),
-            message: format!("{message}; reinstall the packages or restore the file"),
-        };
-        let mut packages = Vec::new();
-        let Some(tables) = doc.get("package").and_then(Item::as_array_of_tables) else {
-            return Ok(packages);
-        };
-        for table in tables.iter() {
-            let field = |key: &str| {
-                table
-                    .get(key)
-                    .and_then(Item::as_str)
-                    .map(String::from)
-                    .ok_or_else(|| invalid(&format!("a package has no `{key}`")))
-            };
-            let prototypes = table
-                .get("prototypes")
-                .and_then(Item::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
-                .unwrap_or_default();
-            let files = table
-                .get("files")
-                .and_then(Item::as_table_like)
-                .map(|t| {
-                    t.iter()
-                        .filter_map(|(k, v)| Some((k.to_string(), v.as_str()?.to_string())))
-                        .collect()
-                })
-                .unwrap_or_default();
-            packages.push(InstalledPackage {
-                registry: field("registry")?,
-                name: field("name")?,
-                version: field("version")?,
-                source: field("source")?,
-                prototypes,
-                files,
+            message: format!(
+                "{}; reinstall the packages or restore the file",
+                e.to_string().trim_end()
+            ),
+        })?;
+        if lock.version != LOCK_VERSION {
+            return Err(AppError::Invalid {
+                location: LOCK_FILE.into(),
+                message: format!(
+                    "lock file version {} is not {LOCK_VERSION}, the one this Kiln reads",
+                    lock.version
+                ),
             });
+        }
+        let mut packages = lock.packages;
+        for p in &packages {
+            let bad = registry::check_package_name(&p.name)
+                .err()
+                .or_else(|| registry::check_package_name(&p.registry).err())
+                .or_else(|| {
+                    p.files
+                        .keys()
+                        .find(|f| {
+                            *f != MANIFEST_FILE && !p.prototypes.iter().any(|n| wasm_file(n) == **f)
+                        })
+                        .map(|f| format!("package `{}` lists an unexpected file `{f}`", p.name))
+                });
+            if let Some(message) = bad {
+                return Err(AppError::Invalid { location: LOCK_FILE.into(), message });
+            }
         }
         packages.sort_by_key(InstalledPackage::reference);
         Ok(packages)
+    }
+
+    /// The installed package `reference` (`registry/package`, or an unambiguous `package`).
+    pub fn installed_package(&self, reference: &str) -> Result<InstalledPackage, AppError> {
+        let all = self.installed_packages()?;
+        let matches: Vec<&InstalledPackage> =
+            all.iter().filter(|p| p.reference() == reference || p.name == reference).collect();
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(AppError::Unknown {
+                what: "installed package",
+                name: reference.into(),
+                suggestion: crate::prototype::suggest(
+                    reference,
+                    all.iter().map(|p| p.name.as_str()),
+                ),
+            }),
+            many => Err(AppError::Ambiguous {
+                name: reference.into(),
+                candidates: many.iter().map(|p| p.reference()).collect(),
+            }),
+        }
     }
 
     /// Every installed prototype, sorted by reference.
@@ -179,118 +221,144 @@ impl App {
         }
     }
 
-    /// The wasm of an installed prototype, verified against `kiln.lock`.
-    pub fn read_prototype(&self, prototype: &InstalledPrototype) -> Result<Vec<u8>, AppError> {
-        let bytes = self.dir.read_bytes(&prototype.path)?;
+    /// Read `file` of `package` and check it against the lock.
+    fn read_verified(&self, package: &InstalledPackage, file: &str) -> Result<Vec<u8>, AppError> {
+        let path = format!("{}/{file}", package.dir());
+        let expected = package.files.get(file).cloned().ok_or_else(|| AppError::Invalid {
+            location: LOCK_FILE.into(),
+            message: format!("package `{}` has no digest for {file}", package.reference()),
+        })?;
+        let bytes = self.dir.read_bytes(&path)?;
         let found = registry::digest(&bytes);
-        if found != prototype.digest {
-            return Err(AppError::Tampered {
-                path: prototype.path.clone(),
-                expected: prototype.digest.clone(),
-                found,
-            });
+        if found != expected {
+            return Err(AppError::Tampered { path, expected, found });
         }
         Ok(bytes)
     }
 
-    /// Install a package of the built-in registry (`kubeflow/tf-serving` or `tf-serving`),
-    /// replacing an installed one only when `force`.
-    pub fn install_builtin(&self, spec: &str, force: bool) -> Result<InstalledPackage, AppError> {
-        let name = spec.strip_prefix(&format!("{}/", registry::BUILTIN)).unwrap_or(spec);
-        let (name, version) = match name.split_once('@') {
-            Some((n, v)) => (n, Some(v)),
-            None => (name, None),
-        };
-        let package =
-            registry::builtin_packages().iter().find(|p| p.name == name).ok_or_else(|| {
-                AppError::Unknown {
-                    what: "package",
-                    name: spec.into(),
-                    suggestion: crate::prototype::suggest(
-                        name,
-                        registry::builtin_packages().iter().map(|p| p.name),
-                    ),
-                }
+    /// The wasm of an installed prototype, verified against `kiln.lock` together with its
+    /// package's manifest (which must list the same digest), and the permissions granted to
+    /// the package.
+    pub fn read_prototype(
+        &self,
+        prototype: &InstalledPrototype,
+    ) -> Result<(Vec<u8>, PermissionSet), AppError> {
+        let package = self.installed_package(&prototype.package_reference())?;
+        let manifest_bytes = self.read_verified(&package, MANIFEST_FILE)?;
+        let manifest = PackageManifest::parse(&package.reference(), &manifest_bytes, None)
+            .map_err(|e| AppError::Invalid {
+                location: format!("{}/{MANIFEST_FILE}", package.dir()),
+                message: e.to_string(),
             })?;
-        if let Some(v) = version.filter(|v| *v != package.version) {
-            return Err(AppError::Param(format!(
-                "package `{}/{name}` has no version `{v}` (available: {})",
-                registry::BUILTIN,
-                package.version
-            )));
+        let file = wasm_file(&prototype.name);
+        let listed = manifest.prototypes.iter().find(|p| p.name == prototype.name);
+        if listed.map(|p| &p.sha256) != package.files.get(&file) {
+            return Err(AppError::Invalid {
+                location: LOCK_FILE.into(),
+                message: format!(
+                    "the digest of {}/{file} differs from the one in the package's {MANIFEST_FILE}; \
+                     the lock was edited",
+                    package.dir()
+                ),
+            });
         }
+        let wasm = self.read_verified(&package, &file)?;
+        Ok((wasm, package.granted))
+    }
+
+    /// Check every installed file against `kiln.lock`; every problem found, not just the first.
+    pub fn verify_packages(&self) -> Result<Vec<Finding>, AppError> {
+        let mut findings = Vec::new();
+        for package in self.installed_packages()? {
+            for file in package.files.keys() {
+                if let Err(e) = self.read_verified(&package, file) {
+                    findings.push(Finding { package: package.reference(), message: e.to_string() });
+                }
+            }
+            for prototype in &package.prototypes {
+                if !package.files.contains_key(&wasm_file(prototype)) {
+                    findings.push(Finding {
+                        package: package.reference(),
+                        message: format!("{LOCK_FILE} has no digest for {}", wasm_file(prototype)),
+                    });
+                }
+            }
+            let listed = self.dir.list(package.dir(), "wasm")?;
+            for extra in listed.iter().filter(|n| !package.prototypes.contains(n)) {
+                findings.push(Finding {
+                    package: package.reference(),
+                    message: format!("{}/{extra}.wasm is not in {LOCK_FILE}", package.dir()),
+                });
+            }
+        }
+        Ok(findings)
+    }
+
+    /// Install (or replace) a fetched package, granting it `granted`. Files of a replaced
+    /// version that the new one lacks are removed; all of it happens in one transaction.
+    pub fn install(
+        &self,
+        fetched: &Fetched,
+        granted: PermissionSet,
+    ) -> Result<InstalledPackage, AppError> {
+        let record = InstalledPackage {
+            registry: fetched.registry.clone(),
+            name: fetched.manifest.name.clone(),
+            version: fetched.manifest.version.clone(),
+            source: fetched.source.clone(),
+            prototypes: fetched.manifest.prototypes.iter().map(|p| p.name.clone()).collect(),
+            granted,
+            files: fetched.files.iter().map(|(f, b)| (f.clone(), registry::digest(b))).collect(),
+        };
         let mut installed = self.installed_packages()?;
-        let reference = format!("{}/{}", registry::BUILTIN, package.name);
-        if installed.iter().any(|p| p.reference() == reference) && !force {
-            return Err(AppError::Exists { what: "package", name: reference });
-        }
-        installed.retain(|p| p.reference() != reference);
-        let (record, files) = builtin_files(package);
         let mut tx = Transaction::new();
-        for (file, bytes) in files {
-            tx.write(format!("{}/{file}", record.dir()), bytes);
+        if let Some(old) = installed.iter().find(|p| p.reference() == record.reference()) {
+            for file in old.files.keys().filter(|f| !record.files.contains_key(*f)) {
+                tx.remove(format!("{}/{file}", old.dir()));
+            }
+        }
+        installed.retain(|p| p.reference() != record.reference());
+        for (file, bytes) in &fetched.files {
+            tx.write(format!("{}/{file}", record.dir()), bytes.clone());
         }
         installed.push(record.clone());
-        installed.sort_by_key(InstalledPackage::reference);
-        tx.write(LOCK_FILE, render_lock(&installed));
+        tx.write(LOCK_FILE, render_lock(installed));
         tx.commit(&self.dir)?;
         Ok(record)
     }
+
+    /// Remove the installed package `reference`, refusing while components use it.
+    pub fn remove_package(&self, reference: &str) -> Result<InstalledPackage, AppError> {
+        let package = self.installed_package(reference)?;
+        let prefix = format!("{}/", package.reference());
+        let mut users = Vec::new();
+        for component in self.components()? {
+            if self.component(&component)?.prototype.starts_with(&prefix) {
+                users.push(component);
+            }
+        }
+        if !users.is_empty() {
+            return Err(AppError::InUse { what: "package", name: package.reference(), users });
+        }
+        let mut installed = self.installed_packages()?;
+        installed.retain(|p| p.reference() != package.reference());
+        let mut tx = Transaction::new();
+        for file in package.files.keys() {
+            tx.remove(format!("{}/{file}", package.dir()));
+        }
+        tx.write(LOCK_FILE, render_lock(installed));
+        tx.commit(&self.dir)?;
+        Ok(package)
+    }
 }
 
-/// The lock record and files of a built-in package.
-fn builtin_files(package: &BuiltinPackage) -> (InstalledPackage, Vec<(String, Vec<u8>)>) {
-    let mut files = Vec::new();
-    let mut manifest = DocumentMut::new();
-    manifest["name"] = value(package.name);
-    manifest["version"] = value(package.version);
-    manifest["description"] = value(package.description);
-    let mut prototypes = ArrayOfTables::new();
-    for name in package.prototypes {
-        let wasm = registry::builtin_wasm(name).expect("built-in prototypes are embedded (tested)");
-        let mut t = Table::new();
-        t["name"] = value(*name);
-        t["file"] = value(wasm_file(name));
-        t["sha256"] = value(registry::digest(wasm));
-        prototypes.push(t);
-        files.push((wasm_file(name), wasm.to_vec()));
-    }
-    manifest["prototypes"] = Item::ArrayOfTables(prototypes);
-    files.push(("kiln-package.toml".into(), manifest.to_string().into_bytes()));
-    let record = InstalledPackage {
-        registry: registry::BUILTIN.into(),
-        name: package.name.into(),
-        version: package.version.into(),
-        source: "builtin".into(),
-        prototypes: package.prototypes.iter().map(|p| p.to_string()).collect(),
-        files: files.iter().map(|(f, b)| (f.clone(), registry::digest(b))).collect(),
-    };
-    (record, files)
-}
-
-fn render_lock(packages: &[InstalledPackage]) -> String {
-    let mut doc = DocumentMut::new();
-    doc.decor_mut().set_prefix("# Written by kiln: the installed packages and the sha256 of every file.\n# Do not edit; `kiln pkg install` updates it.\n");
-    doc["version"] = value(1);
-    let mut tables = ArrayOfTables::new();
-    for p in packages {
-        let mut t = Table::new();
-        t["registry"] = value(&p.registry);
-        t["name"] = value(&p.name);
-        t["version"] = value(&p.version);
-        t["source"] = value(&p.source);
-        let mut protos = toml_edit::Array::new();
-        for name in &p.prototypes {
-            protos.push(name.as_str());
-        }
-        t["prototypes"] = value(protos);
-        let mut files = Table::new();
-        for (file, digest) in &p.files {
-            files[file.as_str()] = value(digest);
-        }
-        t["files"] = Item::Table(files);
-        tables.push(t);
-    }
-    doc["package"] = Item::ArrayOfTables(tables);
-    doc.to_string()
+fn render_lock(mut packages: Vec<InstalledPackage>) -> String {
+    packages.sort_by_key(InstalledPackage::reference);
+    let lock = LockFile { version: LOCK_VERSION, packages };
+    let mut text = String::from(
+        "# Written by kiln: the installed packages, where each came from, the permissions granted\n\
+         # to it and the sha256 of every file. Do not edit; `kiln pkg install|update|rm` change it.\n",
+    );
+    text.push_str(&toml::to_string(&lock).expect("the lock is plain strings and tables"));
+    text
 }

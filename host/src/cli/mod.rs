@@ -14,6 +14,7 @@ mod params;
 mod pkg;
 mod printer;
 mod prototype;
+mod registry;
 mod show;
 mod table;
 
@@ -55,7 +56,10 @@ enum Command {
     /// Manage environments: where and how components are deployed.
     #[command(subcommand)]
     Env(env::Command),
-    /// Install and list packages of prototypes.
+    /// Add, list and remove registries: where packages come from.
+    #[command(subcommand)]
+    Registry(registry::Command),
+    /// Install, list, verify, update and publish packages of prototypes.
     #[command(subcommand)]
     Pkg(pkg::Command),
     /// Inspect and try prototypes.
@@ -110,6 +114,7 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Init(args) => init::run(args, printer),
         Command::Env(command) => command.run(printer),
+        Command::Registry(command) => command.run(printer),
         Command::Pkg(command) => command.run(printer),
         Command::Prototype(command) => command.run(printer),
         Command::Generate(args) => generate::run(args, printer),
@@ -134,6 +139,8 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
         } else if let Some(err) = cause.downcast_ref::<AppError>() {
             err.hint()
         } else if let Some(err) = cause.downcast_ref::<crate::cluster::Error>() {
+            err.hint()
+        } else if let Some(err) = cause.downcast_ref::<crate::registry::RegistryError>() {
             err.hint()
         } else {
             cause.downcast_ref::<pipeline::Error>().and_then(pipeline::Error::hint)

@@ -3,6 +3,7 @@
 //! JSON. Pure functions of plain values: no I/O, no wasmtime, no kube.
 
 mod encode;
+pub mod permissions;
 mod post;
 
 pub use encode::{Format, encode};

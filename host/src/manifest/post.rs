@@ -375,12 +375,12 @@ fn is_crd(value: &Value) -> bool {
 }
 
 /// The API group of an `apiVersion`: `apps` for `apps/v1`, empty for the core `v1`.
-fn group(api_version: &str) -> &str {
+pub(crate) fn group(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or(CORE, |(group, _)| group)
 }
 
 /// The string at `path`, or empty if it is missing or not a string.
-fn str_at<'v>(value: &'v Value, path: &[&str]) -> &'v str {
+pub(crate) fn str_at<'v>(value: &'v Value, path: &[&str]) -> &'v str {
     path.iter().try_fold(value, |v, key| v.get(key)).and_then(Value::as_str).unwrap_or_default()
 }
 

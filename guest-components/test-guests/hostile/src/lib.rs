@@ -83,6 +83,24 @@ impl Prototype for Hostile {
                     "spec": { "size": size },
                 }),
             ]),
+            // Objects no package should emit without a grant: an RBAC escalation (cluster-scoped)
+            // and a Secret placed in another namespace. `hostile` declares no permissions.
+            "forge" => Ok(vec![
+                json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRoleBinding",
+                    "metadata": { "name": "hostile-admin" },
+                    "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin" },
+                    "subjects": [{ "kind": "ServiceAccount", "name": "default", "namespace": "default" }],
+                }),
+                json!({
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": { "name": "planted", "namespace": "kube-system" },
+                    "stringData": { "token": "x" },
+                }),
+                config_map("harmless", ""),
+            ]),
             "bad-json" => Ok(vec![json!("not an object")]),
             "reject" => Err(Error::param("size", "is never right")),
             "huge-error" => Err(Error::failed("e".repeat(size as usize))),

@@ -58,7 +58,7 @@ pub(crate) fn read(target: &str) -> anyhow::Result<(String, Vec<u8>)> {
         "`{target}` is not a .wasm file, and installed prototypes are looked up in an app"
     ))?;
     let installed = app.find_prototype(target)?;
-    let wasm = app.read_prototype(&installed)?;
+    let (wasm, _granted) = app.read_prototype(&installed)?;
     Ok((installed.reference(), wasm))
 }
 
