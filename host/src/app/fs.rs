@@ -160,12 +160,14 @@ impl Transaction {
     }
 
     /// Apply everything: stage every write first (so a full disk fails before anything
-    /// changes), then rename them into place, then remove.
+    /// changes), then move each replaced or removed file aside (a hard link, so nothing is
+    /// copied) and rename the staged files into place. If any step fails, every step before it
+    /// is undone, so the app is left as it was; the files moved aside are dropped at the end.
     pub fn commit(self, app: &AppDir) -> Result<(), FsError> {
         let mut staged = Vec::new();
         for (path, contents) in &self.writes {
             match app.stage(path, contents) {
-                Ok(tmp) => staged.push((tmp, path)),
+                Ok(tmp) => staged.push((tmp, path.as_path())),
                 Err(e) => {
                     for (tmp, _) in &staged {
                         let _ = app.dir.remove_file(tmp);
@@ -174,13 +176,91 @@ impl Transaction {
                 }
             }
         }
-        for (tmp, path) in staged {
-            app.dir.rename(&tmp, &app.dir, path).map_err(|e| app.err("write", path, e))?;
+        let mut journal = Journal { app, done: Vec::new() };
+        let result = (|| {
+            for (tmp, path) in &staged {
+                let backup = journal.keep_aside(path)?;
+                if let Err(e) = app.dir.rename(tmp, &app.dir, path) {
+                    if let Some(backup) = &backup {
+                        let _ = app.dir.remove_file(backup);
+                    }
+                    return Err(app.err("write", path, e));
+                }
+                journal.done.push(Step::Wrote { path, backup });
+            }
+            for path in &self.removals {
+                if let Some(backup) = journal.keep_aside(path)? {
+                    if let Err(e) = app.remove(path) {
+                        let _ = app.dir.remove_file(&backup);
+                        return Err(e);
+                    }
+                    journal.done.push(Step::Removed { path, backup });
+                }
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                journal.finish();
+                Ok(())
+            }
+            Err(e) => {
+                for (tmp, _) in &staged {
+                    let _ = app.dir.remove_file(tmp);
+                }
+                journal.undo();
+                Err(e)
+            }
         }
-        for path in &self.removals {
-            app.remove(path)?;
+    }
+}
+
+/// What a commit has done so far, to undo it.
+struct Journal<'a> {
+    app: &'a AppDir,
+    done: Vec<Step<'a>>,
+}
+
+enum Step<'a> {
+    /// `path` was written; its old contents are at `backup` (`None`: it did not exist).
+    Wrote { path: &'a Path, backup: Option<PathBuf> },
+    /// `path` was removed; its contents are at `backup`.
+    Removed { path: &'a Path, backup: PathBuf },
+}
+
+impl Journal<'_> {
+    /// Hard-link the current `path` to a name beside it; `None` if there is no such file.
+    fn keep_aside(&self, path: &Path) -> Result<Option<PathBuf>, FsError> {
+        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        let backup = path.with_file_name(format!(".{name}.kiln-{}.old", std::process::id()));
+        let _ = self.app.dir.remove_file(&backup);
+        match self.app.dir.hard_link(path, &self.app.dir, &backup) {
+            Ok(()) => Ok(Some(backup)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.app.err("write", path, e)),
         }
-        Ok(())
+    }
+
+    fn undo(self) {
+        let dir = &self.app.dir;
+        for step in self.done.into_iter().rev() {
+            match step {
+                Step::Wrote { path, backup: Some(backup) } | Step::Removed { path, backup } => {
+                    let _ = dir.rename(&backup, dir, path);
+                }
+                Step::Wrote { path, backup: None } => {
+                    let _ = dir.remove_file(path);
+                }
+            }
+        }
+    }
+
+    fn finish(self) {
+        for step in self.done {
+            if let Step::Wrote { backup: Some(backup), .. } | Step::Removed { backup, .. } = step {
+                let _ = self.app.dir.remove_file(backup);
+            }
+        }
     }
 }
 
@@ -221,6 +301,37 @@ mod tests {
         assert!(app.read("link").is_err(), "symlinks out are refused");
         assert!(app.write("../escaped", b"x").is_err());
         assert!(!outer.path().join("escaped").exists());
+    }
+
+    #[test]
+    fn a_transaction_that_fails_halfway_is_undone() {
+        let (dir, app) = app();
+        app.write("a.toml", b"old a").unwrap();
+        app.write("gone.toml", b"kept").unwrap();
+        // The second write cannot land: a non-empty directory holds its name.
+        std::fs::create_dir_all(dir.path().join("b.toml/inside")).unwrap();
+        let mut tx = Transaction::new();
+        tx.write("a.toml", "new a").write("new.toml", "n").write("b.toml", "b").remove("gone.toml");
+        assert!(tx.commit(&app).is_err());
+        assert_eq!(
+            app.read("a.toml").unwrap().as_deref(),
+            Some("old a"),
+            "the first write is undone"
+        );
+        assert_eq!(app.read("gone.toml").unwrap().as_deref(), Some("kept"));
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.toml", "b.toml", "gone.toml"], "nothing staged or set aside is left");
+
+        let mut tx = Transaction::new();
+        tx.write("a.toml", "new a").remove("gone.toml");
+        tx.commit(&app).unwrap();
+        assert_eq!(app.read("a.toml").unwrap().as_deref(), Some("new a"));
+        assert_eq!(app.read("gone.toml").unwrap(), None);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no backups left");
     }
 
     #[test]
