@@ -71,10 +71,19 @@ impl Cache {
     }
 
     /// Whether the directory is private to this user. Entries are native code: in a directory
-    /// others can write, someone else could plant one with a matching checksum.
+    /// another user owns or others can write, someone else could plant one with a matching
+    /// checksum.
     fn private(&self) -> Result<(), String> {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let meta = fs_err::metadata(&self.dir).map_err(|e| e.to_string())?;
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            return Err(format!(
+                "{} belongs to user {}, not to this user ({me}); Kiln only loads compiled code from a directory of its own",
+                self.dir.display(),
+                meta.uid()
+            ));
+        }
         if meta.permissions().mode() & 0o022 != 0 {
             return Err(format!(
                 "{} is writable by other users; Kiln only loads compiled code from a private directory (chmod 700)",
@@ -208,6 +217,24 @@ mod tests {
             matches!(cache.lookup(&key), Lookup::Invalid(why) if why.contains("writable by other users"))
         );
         assert!(cache.store(&key, b"x").is_err());
+    }
+
+    #[test]
+    fn a_directory_of_another_user_is_not_trusted() {
+        let (dir, cache) = cache();
+        let key = cache.key([8; 32]);
+        cache.store(&key, b"compiled code").unwrap();
+        let other = if rustix::process::geteuid().is_root() {
+            // As root, give the directory to `nobody`.
+            std::os::unix::fs::chown(dir.path(), Some(65534), None).unwrap();
+            cache
+        } else {
+            // As anyone else, `/` (root's, mode 755) is a private directory of another user.
+            Cache::new("/".into(), "engine")
+        };
+        assert!(
+            matches!(other.lookup(&other.key([8; 32])), Lookup::Invalid(why) if why.contains("belongs to user"))
+        );
     }
 
     #[test]
