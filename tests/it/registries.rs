@@ -494,3 +494,62 @@ fn oci_registry_round_trip() {
         s.fails("app", &["registry", "add", "empty", &format!("oci://{}/nothing", registry.host)]);
     assert!(err.contains("not a Kiln registry yet"), "{err}");
 }
+
+#[test]
+fn an_oci_artifact_with_a_path_for_a_layer_title_is_refused() {
+    use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+    use oci_client::{Client, Reference, secrets::RegistryAuth};
+
+    let registry = OciRegistry::start();
+    let s = Scratch::new();
+    let uri = format!("oci://{}/kiln", registry.host);
+    let src = serving_source(&s, "1.0.0");
+    s.ok(".", &["pkg", "publish", &src, "--to", &uri]);
+
+    // Overwrite the published tag with an artifact whose extra layer is titled with a path. The
+    // manifest layer is the genuine one, so the index's digest still matches.
+    let published = s.dir.path().join("dir-registry");
+    s.ok(".", &["pkg", "publish", &src, "--to", published.to_str().unwrap()]);
+    let manifest =
+        std::fs::read(published.join("packages/serving/1.0.0/kiln-package.toml")).unwrap();
+    let wasm = std::fs::read(published.join("packages/serving/1.0.0/tf-serving.wasm")).unwrap();
+    let title = |name: &str| {
+        Some(std::collections::BTreeMap::from([(
+            "org.opencontainers.image.title".to_string(),
+            name.to_string(),
+        )]))
+    };
+    let layers = vec![
+        ImageLayer::new(
+            manifest,
+            "application/vnd.kiln.package.v1+toml".into(),
+            title("kiln-package.toml"),
+        ),
+        ImageLayer::new(wasm.clone(), "application/wasm".into(), title("tf-serving.wasm")),
+        ImageLayer::new(wasm, "application/wasm".into(), title("../../.bashrc")),
+    ];
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = Client::new(ClientConfig {
+        protocol: ClientProtocol::HttpsExcept(vec![registry.host.clone()]),
+        ..Default::default()
+    });
+    let reference =
+        Reference::with_tag(registry.host.clone(), "kiln/serving".into(), "1.0.0".into());
+    let config = Config::new(b"{}".to_vec(), "application/vnd.wasm.config.v0+json".into(), None);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(client.push(&reference, &layers, config, &RegistryAuth::Anonymous, None))
+        .unwrap();
+
+    init(&s);
+    s.ok("app", &["registry", "add", "oci", &uri]);
+    let before = s.files("app");
+    let err = s.fails("app", &["pkg", "install", "oci/serving", "--yes"]);
+    assert_eq!(s.files("app"), before);
+    assert!(
+        err.contains("refusing ../../.bashrc: a layer's title must be a plain file name"),
+        "{err}"
+    );
+}
