@@ -153,14 +153,21 @@ fn git(dir: &Path, args: &[&str]) -> String {
     stdout.trim().to_string()
 }
 
-#[test]
-fn git_registry_pins_a_ref_and_records_the_commit() {
-    let s = Scratch::new();
+/// A git repository `repo` in the scratch dir with serving 1.0.0 published into its work tree
+/// (not committed yet).
+fn git_registry(s: &Scratch) -> PathBuf {
     let repo = s.dir.path().join("repo");
     std::fs::create_dir(&repo).unwrap();
     git(&repo, &["init", "--quiet"]);
-    let src = serving_source(&s, "1.0.0");
+    let src = serving_source(s, "1.0.0");
     s.ok(".", &["pkg", "publish", &src, "--to", "repo"]);
+    repo
+}
+
+#[test]
+fn git_registry_pins_a_ref_and_records_the_commit() {
+    let s = Scratch::new();
+    let repo = git_registry(&s);
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "--quiet", "-m", "serving 1.0.0"]);
     git(&repo, &["tag", "v1"]);
@@ -342,11 +349,7 @@ fn unsafe_package_contents_are_refused() {
 #[test]
 fn a_symlink_in_a_git_registry_is_refused() {
     let s = Scratch::new();
-    let repo = s.dir.path().join("repo");
-    std::fs::create_dir(&repo).unwrap();
-    git(&repo, &["init", "--quiet"]);
-    let src = serving_source(&s, "1.0.0");
-    s.ok(".", &["pkg", "publish", &src, "--to", "repo"]);
+    let repo = git_registry(&s);
     let wasm = repo.join("packages/serving/1.0.0/tf-serving.wasm");
     std::fs::remove_file(&wasm).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", &wasm).unwrap();
