@@ -16,6 +16,7 @@ mod printer;
 mod prototype;
 mod show;
 mod table;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -71,6 +72,8 @@ enum Command {
     Param(param::Command),
     /// Print an environment's objects.
     Show(show::Args),
+    /// Check an environment's objects offline: structure, schemas, params.
+    Validate(validate::Args),
     /// Apply an environment to its cluster (server-side apply).
     Apply(apply::Args),
     /// Show what `apply` would change in the cluster.
@@ -116,6 +119,7 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Component(command) => command.run(printer),
         Command::Param(command) => command.run(printer),
         Command::Show(args) => show::run(args, printer),
+        Command::Validate(args) => validate::run(args, printer),
         Command::Apply(args) => apply::run(args, printer),
         Command::Diff(args) => diff::run(args, printer),
         Command::Delete(args) => delete::run(args, printer),
@@ -134,6 +138,8 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
         } else if let Some(err) = cause.downcast_ref::<AppError>() {
             err.hint()
         } else if let Some(err) = cause.downcast_ref::<crate::cluster::Error>() {
+            err.hint()
+        } else if let Some(err) = cause.downcast_ref::<crate::validate::Error>() {
             err.hint()
         } else {
             cause.downcast_ref::<pipeline::Error>().and_then(pipeline::Error::hint)
