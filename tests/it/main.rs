@@ -9,4 +9,5 @@ mod common;
 mod faults;
 mod kubeflow;
 mod sandbox;
-mod tf_serving;
+pub mod tf_serving;
+mod validate;
