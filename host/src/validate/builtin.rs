@@ -82,14 +82,19 @@ impl Builtin {
     /// one, with a note saying which. `Err` if the embedded file cannot be read.
     pub fn for_version(wanted: &str) -> Result<(Self, Option<String>), String> {
         let bundle = bundle()?;
+        // `1.33`, `v1.33` and `1.33.2` all mean 1.33.
         let parse = |v: &str| {
-            let (major, minor) = v.trim_start_matches('v').split_once('.')?;
-            Some((major.parse::<i64>().ok()?, minor.parse::<i64>().ok()?))
+            let mut parts = v.trim().trim_start_matches('v').split('.');
+            Some((parts.next()?.parse::<i64>().ok()?, parts.next()?.parse::<i64>().ok()?))
         };
-        let exact = bundle.versions.iter().position(|v| *v == wanted);
-        let (index, note) = match (exact, parse(wanted)) {
-            (Some(i), _) => (i, None),
-            (None, wanted_parsed) => {
+        let wanted_parsed = parse(wanted);
+        let exact = bundle
+            .versions
+            .iter()
+            .position(|v| wanted_parsed.is_some() && parse(v) == wanted_parsed);
+        let (index, note) = match exact {
+            Some(i) => (i, None),
+            None => {
                 let target = wanted_parsed.unwrap_or((1, 0));
                 let index = bundle
                     .versions
@@ -217,8 +222,10 @@ mod tests {
     fn embeds_versions_and_picks_the_nearest_with_a_note() {
         let versions = versions();
         assert!(versions.contains(&"1.33"), "{versions:?}");
-        let (builtin, note) = Builtin::for_version("1.33").unwrap();
-        assert_eq!((builtin.version(), note), ("1.33", None));
+        for exact in ["1.33", "v1.33", "1.33.2"] {
+            let (builtin, note) = Builtin::for_version(exact).unwrap();
+            assert_eq!((builtin.version(), note), ("1.33", None), "{exact}");
+        }
         let (builtin, note) = Builtin::for_version("1.20").unwrap();
         assert_eq!(builtin.version(), versions[0]);
         assert!(note.unwrap().contains("no schemas for Kubernetes 1.20"));
