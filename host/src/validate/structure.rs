@@ -106,6 +106,7 @@ pub fn check_objects(objects: &[Object], crds: &[&Value]) -> Vec<Finding> {
         ] {
             findings.extend(check_labels(value, path).into_iter().map(|(p, m)| error(&p, m)));
         }
+        findings.extend(check_selector(value).map(|m| error("spec.selector.matchLabels", m)));
         if let Some(annotations) = value["metadata"]["annotations"].as_object() {
             for key in annotations.keys() {
                 if let Err(message) = check_label(key, "") {
@@ -132,6 +133,29 @@ fn check_labels(value: &Value, path: &[&str]) -> Vec<(String, String)> {
             Some((join(&at, key), message))
         })
         .collect()
+}
+
+/// A workload's selector must select its own pods: the API server refuses a Deployment,
+/// StatefulSet, DaemonSet or ReplicaSet whose `matchLabels` its pod template does not carry.
+fn check_selector(value: &Value) -> Option<String> {
+    let workload = manifest::api_group(value["apiVersion"].as_str().unwrap_or_default()) == "apps"
+        && matches!(
+            value["kind"].as_str(),
+            Some("Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+        );
+    let selector = value.pointer("/spec/selector/matchLabels")?.as_object()?;
+    let labels = value.pointer("/spec/template/metadata/labels").and_then(Value::as_object);
+    let missing: Vec<String> = selector
+        .iter()
+        .filter(|(k, v)| labels.and_then(|l| l.get(*k)) != Some(*v))
+        .map(|(k, v)| format!("`{k}={}`", v.as_str().unwrap_or_default()))
+        .collect();
+    (workload && !missing.is_empty()).then(|| {
+        format!(
+            "selector does not match the pod template's labels: the template lacks {}",
+            missing.join(", ")
+        )
+    })
 }
 
 /// A CRD's name must be `<plural>.<group>`.
@@ -259,6 +283,24 @@ mod tests {
         );
         assert!(found[5].contains("invalid annotation key `-nope`"), "{}", found[5]);
         assert!(found[6].ends_with("namespaced kind `ConfigMap` has no namespace"));
+    }
+
+    #[test]
+    fn workload_selectors_must_match_their_pod_template() {
+        let deployment = |template: Value| {
+            object(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "ns"},
+                "spec": {"selector": {"matchLabels": {"app": "web", "tier": "front"}},
+                         "template": {"metadata": {"labels": template}}}}))
+        };
+        let ok = deployment(json!({"app": "web", "tier": "front", "extra": "x"}));
+        assert_eq!(messages(&check_objects(&[ok], &[])), Vec::<String>::new());
+        let bad = deployment(json!({"app": "api", "tier": "front"}));
+        assert_eq!(
+            messages(&check_objects(&[bad], &[])),
+            ["Deployment/ns/web spec.selector.matchLabels: selector does not match the pod \
+              template's labels: the template lacks `app=web`"]
+        );
     }
 
     #[test]
