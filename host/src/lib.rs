@@ -1,7 +1,7 @@
 //! Kiln: a configuration engine for Kubernetes whose prototypes are sandboxed WebAssembly
 //! components. The modules follow the data flow: `cli` parses and prints, `prototype` holds the
 //! plain types of a prototype's contract, `render` runs prototypes, `manifest` turns objects into
-//! output.
+//! output, `validate` checks them before they reach a cluster.
 #![warn(missing_docs)]
 
 pub mod app;
@@ -13,3 +13,4 @@ pub mod pipeline;
 pub mod prototype;
 pub mod registry;
 pub mod render;
+pub mod validate;

@@ -1,5 +1,6 @@
 //! The render pipeline as one readable function: load the app's files, find and verify each
-//! component's prototype, resolve params for the environment, render, post-process.
+//! component's prototype, resolve params for the environment, render, post-process; then
+//! validation of the result.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use crate::manifest::permissions::{self, Grant, Violation};
 use crate::manifest::{self, ComponentObjects};
 use crate::prototype::{ComponentView, Environment, Info};
 use crate::render::{self, Engine, Limits, LogLine, Prototype};
+use crate::validate;
 
 /// Why an environment could not be rendered.
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +32,13 @@ pub enum Error {
     /// The rendered objects do not fit together.
     #[error(transparent)]
     Manifest(#[from] manifest::Error),
-    /// Objects outside what their packages were granted.
+    /// Objects outside what their packages were granted. Never overridable: a package's
+    /// grant is a security boundary, not a validation finding.
     #[error("{}", not_permitted(.0))]
     NotPermitted(Vec<Violation>),
+    /// Validation could not run.
+    #[error(transparent)]
+    Validate(#[from] validate::Error),
 }
 
 fn not_permitted(violations: &[Violation]) -> String {
@@ -56,6 +62,7 @@ impl Error {
                  emits more than it declared",
                 v[0].package, v[0].package
             )),
+            Error::Validate(e) => e.hint(),
         }
     }
 }
@@ -166,6 +173,41 @@ pub struct Rendering {
     pub objects: Vec<manifest::Object>,
     /// Log lines by component.
     pub logs: Vec<(String, Vec<LogLine>)>,
+    /// What post-processing found wrong (objects that could not be placed are not in
+    /// `objects`): every verb refuses them, `validate` lists them all.
+    pub problems: Vec<manifest::Error>,
+    /// The environment's Kubernetes version, `major.minor`.
+    pub kubernetes_version: String,
+    /// The rendered components: name, prototype description, resolved params.
+    pub components: Vec<(String, Info, crate::prototype::Params)>,
+}
+
+impl Rendering {
+    /// The first post-processing problem, for verbs that go on without validating.
+    pub fn check_placed(&self) -> Result<(), Error> {
+        match self.problems.first() {
+            Some(problem) => Err(Error::Manifest(problem.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Validate a rendering of `app` offline: structure, schemas (built in, rendered CRDs and the
+/// app's `crds/`), params.
+pub fn validate(app: &App, rendering: &Rendering) -> Result<validate::Report, Error> {
+    let app_crds = app.crds()?;
+    let input = validate::Input {
+        objects: &rendering.objects,
+        problems: &rendering.problems,
+        kubernetes_version: &rendering.kubernetes_version,
+        components: rendering
+            .components
+            .iter()
+            .map(|(component, info, params)| validate::ComponentParams { component, info, params })
+            .collect(),
+        app_crds: &app_crds,
+    };
+    Ok(validate::validate(&input)?)
 }
 
 /// Render environment `env_name` of `app`: every component, or only those in `selection`.
@@ -199,8 +241,10 @@ pub fn render(
     let mut rendered = Vec::new();
     let mut logs = Vec::new();
     let mut grants = BTreeMap::new();
+    let mut rendered_components = Vec::new();
     for c in components.iter().filter(|c| selection.is_empty() || selection.contains(&c.name)) {
         let params = app::param_values(&c.params);
+        rendered_components.push((c.name.clone(), c.loaded.info.clone(), params.clone()));
         let result = c
             .loaded
             .prototype
@@ -220,12 +264,18 @@ pub fn render(
         namespace: &env.namespace,
         labels: &env.labels,
     };
-    let objects = manifest::post_process(&ctx, rendered)?;
+    let manifest::Processed { objects, problems } = manifest::post_process_all(&ctx, rendered);
     let violations = permissions::check(&objects, &env.namespace, &grants);
     if !violations.is_empty() {
         return Err(Error::NotPermitted(violations));
     }
-    Ok(Rendering { objects, logs })
+    Ok(Rendering {
+        objects,
+        logs,
+        problems,
+        kubernetes_version: env.kubernetes_version.clone(),
+        components: rendered_components,
+    })
 }
 
 /// Annotation with the digest of the prototype that rendered an object.

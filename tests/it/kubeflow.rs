@@ -135,6 +135,31 @@ fn data<'a>(objects: &'a [Value], config_map: &str, key: &str) -> &'a str {
     as_str(&find(objects, "ConfigMap", config_map)["data"][key])
 }
 
+/// Post-process and validate `rendered` (component, objects) as one environment: namespace
+/// `default`, Kubernetes 1.33, no params to check.
+fn validate(rendered: &[(&str, Vec<Value>)]) -> kiln::validate::Report {
+    let labels = BTreeMap::new();
+    let ctx = manifest::Context {
+        app: "kubeflow",
+        environment: "test",
+        namespace: "default",
+        labels: &labels,
+    };
+    let rendered = rendered
+        .iter()
+        .map(|(c, objects)| ComponentObjects { component: c.to_string(), objects: objects.clone() })
+        .collect();
+    let processed = manifest::post_process_all(&ctx, rendered);
+    let input = kiln::validate::Input {
+        objects: &processed.objects,
+        problems: &processed.problems,
+        kubernetes_version: "1.33",
+        components: Vec::new(),
+        app_crds: &[],
+    };
+    kiln::validate::validate(&input).expect("validation runs")
+}
+
 fn hub_config(objects: &[Value]) -> &str {
     data(objects, "jupyterhub-config", "jupyterhub_config.py")
 }

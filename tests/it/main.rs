@@ -10,4 +10,5 @@ mod faults;
 mod kubeflow;
 mod registries;
 mod sandbox;
-mod tf_serving;
+pub mod tf_serving;
+mod validate;

@@ -168,3 +168,9 @@ fn same_inputs_render_byte_identical_output() {
         assert_eq!(yaml(), first);
     }
 }
+
+/// The seed's `serveInception` objects, for tests that put them beside other prototypes'.
+pub fn seed_render() -> Vec<serde_json::Value> {
+    let (prototype, info) = load(&engine(), TF_SERVING);
+    render(&prototype, &info, "serveInception", &strings(SEED)).unwrap().objects
+}

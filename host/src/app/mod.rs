@@ -221,6 +221,9 @@ pub fn check_component_name(name: &str) -> Result<(), AppError> {
     }
 }
 
+/// The app's directory of CustomResourceDefinitions to validate against.
+pub const CRDS_DIR: &str = "crds";
+
 fn component_path(name: &str) -> String {
     format!("components/{name}.toml")
 }
@@ -337,6 +340,36 @@ impl App {
     /// Component names, sorted.
     pub fn components(&self) -> Result<Vec<String>, AppError> {
         Ok(self.dir.list("components", "toml")?)
+    }
+
+    /// The CustomResourceDefinitions in the app's `crds/` directory (`*.yaml`, `*.yml`,
+    /// `*.json`; a YAML file may hold several documents), for validating custom resources whose
+    /// definitions are installed some other way. Sorted by file name.
+    pub fn crds(&self) -> Result<Vec<serde_json::Value>, AppError> {
+        let mut crds = Vec::new();
+        for ext in ["json", "yaml", "yml"] {
+            for stem in self.dir.list(CRDS_DIR, ext)? {
+                let path = format!("{CRDS_DIR}/{stem}.{ext}");
+                let text = self.dir.read(&path)?.unwrap_or_default();
+                let invalid =
+                    |message: String| AppError::Invalid { location: path.clone(), message };
+                let documents: Vec<serde_json::Value> = if ext == "json" {
+                    vec![serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?]
+                } else {
+                    serde_saphyr::from_multiple(&text).map_err(|e| invalid(e.to_string()))?
+                };
+                for (i, document) in documents.into_iter().filter(|d| !d.is_null()).enumerate() {
+                    if !crate::manifest::is_crd(&document) {
+                        return Err(invalid(format!(
+                            "document {} is not an apiextensions.k8s.io CustomResourceDefinition",
+                            i + 1
+                        )));
+                    }
+                    crds.push(document);
+                }
+            }
+        }
+        Ok(crds)
     }
 
     fn unknown(&self, what: &'static str, name: &str, known: &[String]) -> AppError {

@@ -6,7 +6,6 @@ use std::time::Duration;
 use crate::app::App;
 use crate::cli::{Printer, RunArgs};
 use crate::cluster::{self, ApplyOptions, DryRun, Event, InventoryRef, Target};
-use crate::pipeline;
 
 /// Apply an environment (or some components) with server-side apply, field manager `kiln`:
 /// Namespaces and CRDs first, CRDs waited on until Established, then the rest in parallel.
@@ -35,6 +34,9 @@ pub struct Args {
     /// Print each object's outcome, not only the summary.
     #[arg(long)]
     show_objects: bool,
+    /// Apply even if offline validation finds errors (like `kubectl --validate=false`).
+    #[arg(long)]
+    no_validate: bool,
 }
 
 /// What every cluster verb needs: the objects with their components, where, and the inventory.
@@ -60,16 +62,17 @@ pub(super) struct TargetArgs {
 }
 
 impl TargetArgs {
-    /// Render the environment (limited to the components) and work out its cluster.
-    pub(super) fn prepare(&self, app: &App, printer: &Printer) -> anyhow::Result<Prepared> {
-        let limits = self.run.limits()?;
-        let engine = self.run.engine(&limits)?;
-        let rendering = pipeline::render(app, &self.env, &self.components, &engine, limits);
-        super::flush_notes(&engine, printer);
-        let rendering = rendering?;
-        for (component, lines) in &rendering.logs {
-            printer.logs(component, lines);
-        }
+    /// Render the environment (limited to the components) and work out its cluster. With
+    /// `validate`, refuse output that does not validate; without, only what cannot be placed.
+    pub(super) fn prepare(
+        &self,
+        app: &App,
+        printer: &Printer,
+        validate: bool,
+    ) -> anyhow::Result<Prepared> {
+        let rendering =
+            super::validate::render(app, &self.env, &self.components, &self.run, printer)?;
+        super::validate::gate(app, &self.env, &rendering, !validate, printer)?;
         let env_file = app.environment(&self.env)?;
         Ok(Prepared {
             objects: rendering.objects.into_iter().map(|o| (o.component, o.value)).collect(),
@@ -112,7 +115,7 @@ pub(super) fn progress(printer: &Printer, each: bool) -> impl Fn(&Event) + Sync 
 /// Run `kiln apply`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = super::open_app()?;
-    let prepared = args.target.prepare(&app, printer)?;
+    let prepared = args.target.prepare(&app, printer, !args.no_validate)?;
     if args.dry_run == Some(DryRun::Client) {
         for (component, object) in &prepared.objects {
             printer.data(&format!(

@@ -27,7 +27,7 @@ pub struct Args {
 /// Run `kiln delete`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = super::open_app()?;
-    let prepared = args.target.prepare(&app, printer)?;
+    let prepared = args.target.prepare(&app, printer, false)?;
     let wait = args.wait.then(|| Duration::from_secs(args.timeout));
     let on_event = super::apply::progress(printer, args.show_objects);
     let report = super::apply::block_on(async {

@@ -31,7 +31,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
 
 fn diff(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = super::open_app()?;
-    let prepared = args.target.prepare(&app, printer)?;
+    let prepared = args.target.prepare(&app, printer, false)?;
     let diffs = super::apply::block_on(async {
         let (client, server) = cluster::connect(&prepared.target).await?;
         let cluster = cluster::Cluster::new(client, server);

@@ -17,6 +17,7 @@ mod prototype;
 mod registry;
 mod show;
 mod table;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -75,6 +76,8 @@ enum Command {
     Param(param::Command),
     /// Print an environment's objects.
     Show(show::Args),
+    /// Check an environment's objects offline: structure, schemas, params.
+    Validate(validate::Args),
     /// Apply an environment to its cluster (server-side apply).
     Apply(apply::Args),
     /// Show what `apply` would change in the cluster.
@@ -121,6 +124,7 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Component(command) => command.run(printer),
         Command::Param(command) => command.run(printer),
         Command::Show(args) => show::run(args, printer),
+        Command::Validate(args) => validate::run(args, printer),
         Command::Apply(args) => apply::run(args, printer),
         Command::Diff(args) => diff::run(args, printer),
         Command::Delete(args) => delete::run(args, printer),
@@ -141,6 +145,8 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
         } else if let Some(err) = cause.downcast_ref::<crate::cluster::Error>() {
             err.hint()
         } else if let Some(err) = cause.downcast_ref::<crate::registry::RegistryError>() {
+            err.hint()
+        } else if let Some(err) = cause.downcast_ref::<crate::validate::Error>() {
             err.hint()
         } else {
             cause.downcast_ref::<pipeline::Error>().and_then(pipeline::Error::hint)

@@ -51,6 +51,12 @@ impl Printer {
         }
     }
 
+    /// A problem that is not the command's final error (one of several findings), shown at
+    /// every verbosity.
+    pub fn problem(&self, message: &str) {
+        eprintln!("{}: {message}", self.styled("error", "1;31"));
+    }
+
     /// A note, shown at normal verbosity.
     pub fn note(&self, message: &str) {
         if self.verbosity >= Verbosity::Normal {

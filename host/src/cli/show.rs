@@ -4,10 +4,10 @@ use std::process::ExitCode;
 
 use crate::cli::{Printer, RunArgs};
 use crate::manifest::{self, Format};
-use crate::pipeline;
 
 /// Print the objects of an environment (or of some of its components) as kubectl would apply
 /// them: namespaces filled in, ownership labels added, in apply order. Byte-identical across runs.
+/// Output that does not validate (see `kiln validate`) is refused unless `--no-validate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The environment.
@@ -18,6 +18,9 @@ pub struct Args {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Yaml)]
     output: Format,
+    /// Print the objects even if offline validation finds errors.
+    #[arg(long)]
+    no_validate: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -25,14 +28,8 @@ pub struct Args {
 /// Run `kiln show`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = super::open_app()?;
-    let limits = args.run.limits()?;
-    let engine = args.run.engine(&limits)?;
-    let rendering = pipeline::render(&app, &args.env, &args.components, &engine, limits);
-    super::flush_notes(&engine, printer);
-    let rendering = rendering?;
-    for (component, lines) in &rendering.logs {
-        printer.logs(component, lines);
-    }
+    let rendering = super::validate::render(&app, &args.env, &args.components, &args.run, printer)?;
+    super::validate::gate(&app, &args.env, &rendering, args.no_validate, printer)?;
     let values: Vec<serde_json::Value> = rendering.objects.into_iter().map(|o| o.value).collect();
     printer.data(&manifest::encode(&values, args.output).map_err(anyhow::Error::msg)?)?;
     Ok(ExitCode::SUCCESS)

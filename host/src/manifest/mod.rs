@@ -9,5 +9,6 @@ mod post;
 pub use encode::{Format, encode};
 pub use post::{
     APP_LABEL, COMPONENT_LABEL, ComponentObjects, Context, ENV_LABEL, Error, MANAGED_BY, MANAGER,
-    Object, is_cluster_scoped, object_ref, post_process,
+    Object, Processed, api_group, is_cluster_scoped, is_crd, object_ref, post_process,
+    post_process_all,
 };

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::post::{group, str_at};
+use super::post::{api_group, str_at};
 use super::{Object, object_ref};
 use crate::registry::PermissionSet;
 
@@ -54,7 +54,7 @@ pub fn check(
     for object in objects {
         let Some(grant) = grants.get(&object.component) else { continue };
         let value = &object.value;
-        let api_group = group(str_at(value, &["apiVersion"]));
+        let api_group = api_group(str_at(value, &["apiVersion"]));
         let kind = str_at(value, &["kind"]);
         let object_namespace = str_at(value, &["metadata", "namespace"]);
         let mut missing = Vec::new();

@@ -81,12 +81,14 @@ pub enum Error {
     },
     /// A rendered value lacks what post-processing relies on (rendering normally checks this
     /// first, so this is a prototype's output that bypassed it).
-    #[error("object #{index} of component `{component}` is invalid: {message}")]
+    #[error("object #{index} of component `{component}` is invalid: {}", at(path, message))]
     InvalidObject {
         /// The component that rendered it.
         component: String,
         /// The object's position in the component's output, from 1.
         index: usize,
+        /// The field at fault (`metadata.name`), empty for the whole object.
+        path: String,
         /// What is wrong with it.
         message: String,
     },
@@ -114,6 +116,10 @@ impl Error {
     }
 }
 
+fn at(path: &str, message: &str) -> String {
+    if path.is_empty() { message.to_string() } else { format!("`{path}` {message}") }
+}
+
 fn by_whom(first: &str, second: &str) -> String {
     if first == second {
         format!("twice by component `{first}`")
@@ -129,24 +135,44 @@ fn by_whom(first: &str, second: &str) -> String {
 /// Kinds are namespaced unless [`is_cluster_scoped`] knows them (built in, or defined by a
 /// CustomResourceDefinition among the rendered objects). Only `metadata.labels` is labelled:
 /// pod-template labels feed selectors, which are immutable on a live Deployment.
-pub fn post_process(
-    ctx: &Context,
-    mut rendered: Vec<ComponentObjects>,
-) -> Result<Vec<Object>, Error> {
-    // Errors about single objects name the first offender in component order, not input order.
+///
+/// Fails with the first problem [`post_process_all`] finds.
+pub fn post_process(ctx: &Context, rendered: Vec<ComponentObjects>) -> Result<Vec<Object>, Error> {
+    let Processed { objects, mut problems } = post_process_all(ctx, rendered);
+    if problems.is_empty() { Ok(objects) } else { Err(problems.swap_remove(0)) }
+}
+
+/// The result of [`post_process_all`]: the objects and every problem found on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Processed {
+    /// The objects in apply order. An object that cannot be placed (no kind, no name) is left
+    /// out; a duplicate or a cluster-scoped object with a namespace stays in.
+    pub objects: Vec<Object>,
+    /// Every problem, single objects' first (in component order), then duplicates.
+    pub problems: Vec<Error>,
+}
+
+/// [`post_process`] that goes on past problems and reports them all, for validation.
+pub fn post_process_all(ctx: &Context, mut rendered: Vec<ComponentObjects>) -> Processed {
+    // Problems with single objects come in component order, not input order.
     rendered.sort_by(|a, b| a.component.cmp(&b.component));
     let scopes = cluster_scopes(&rendered);
     let mut keyed = Vec::new();
+    let mut problems = Vec::new();
     for (ComponentObjects { component, objects }, scopes) in rendered.into_iter().zip(scopes) {
         for (index, (value, cluster_scoped)) in objects.into_iter().zip(scopes).enumerate() {
-            let value = normalize(ctx, &component, index, value, cluster_scoped)?;
+            let Some(value) =
+                normalize(ctx, &component, index, value, cluster_scoped, &mut problems)
+            else {
+                continue;
+            };
             let key = Key::of(&value, &component);
             keyed.push((key, Object { component: component.clone(), value }));
         }
     }
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    check_duplicates(&keyed)?;
-    Ok(keyed.into_iter().map(|(_, object)| object).collect())
+    problems.extend(duplicates(&keyed));
+    Processed { objects: keyed.into_iter().map(|(_, object)| object).collect(), problems }
 }
 
 /// `kind/namespace/name`, or `kind/name` for an object without a namespace: how every message
@@ -165,7 +191,7 @@ pub fn object_ref(value: &Value) -> String {
 /// (matched on `spec.group` and `spec.names.kind`; other values in `crds` are ignored). Any other
 /// kind is taken as namespaced, as most kinds are.
 pub fn is_cluster_scoped(api_version: &str, kind: &str, crds: &[&Value]) -> bool {
-    let group = group(api_version);
+    let group = api_group(api_version);
     CLUSTER_SCOPED.iter().any(|&(g, kinds)| g == group && kinds.contains(&kind))
         || crds.iter().any(|crd| {
             is_crd(crd)
@@ -237,7 +263,7 @@ struct Key {
 
 impl Key {
     fn of(value: &Value, component: &str) -> Self {
-        let group = group(str_at(value, &["apiVersion"]));
+        let group = api_group(str_at(value, &["apiVersion"]));
         let kind = str_at(value, &["kind"]);
         Key {
             rank: rank(group, kind),
@@ -250,25 +276,25 @@ impl Key {
     }
 }
 
-/// Reject two objects with the same identity, naming their components in output order.
-fn check_duplicates(keyed: &[(Key, Object)]) -> Result<(), Error> {
+/// Every object whose identity an earlier one already has, naming both components in output
+/// order.
+fn duplicates(keyed: &[(Key, Object)]) -> Vec<Error> {
     let mut seen = BTreeMap::new();
+    let mut found = Vec::new();
     for (key, object) in keyed {
         let identity = (&key.group, &key.kind, &key.namespace, &key.name);
         match seen.entry(identity) {
             Entry::Vacant(entry) => {
                 entry.insert(&object.component);
             }
-            Entry::Occupied(entry) => {
-                return Err(Error::Duplicate {
-                    object: object_ref(&object.value),
-                    first: entry.get().to_string(),
-                    second: object.component.clone(),
-                });
-            }
+            Entry::Occupied(entry) => found.push(Error::Duplicate {
+                object: object_ref(&object.value),
+                first: entry.get().to_string(),
+                second: object.component.clone(),
+            }),
         }
     }
-    Ok(())
+    found
 }
 
 /// For each component, whether each of its objects is cluster-scoped, knowing every
@@ -288,73 +314,84 @@ fn cluster_scopes(rendered: &[ComponentObjects]) -> Vec<Vec<bool>> {
 }
 
 /// Check that `value` has what post-processing relies on, then set its namespace and labels.
+/// `None` (with its problems recorded) when it cannot be placed at all.
 fn normalize(
     ctx: &Context,
     component: &str,
     index: usize,
     mut value: Value,
     cluster_scoped: bool,
-) -> Result<Value, Error> {
+    problems: &mut Vec<Error>,
+) -> Option<Value> {
     let object = object_ref(&value);
-    let invalid = |message: &str| Error::InvalidObject {
+    let invalid = |(path, message): (&str, &str)| Error::InvalidObject {
         component: component.to_string(),
         index: index + 1,
+        path: path.to_string(),
         message: message.to_string(),
     };
-    let metadata = metadata(&mut value).map_err(invalid)?;
-    let namespace = match metadata.get("namespace") {
-        None | Some(Value::Null) => "",
-        Some(Value::String(namespace)) => namespace.as_str(),
-        Some(_) => return Err(invalid("`metadata.namespace` must be a string")),
-    };
-    if cluster_scoped {
-        if !namespace.is_empty() {
-            return Err(Error::NamespaceOnClusterScoped {
-                component: component.to_string(),
-                object,
-            });
+    let metadata = match metadata(&mut value) {
+        Ok(metadata) => metadata,
+        Err(found) => {
+            problems.extend(found.into_iter().map(invalid));
+            return None;
         }
-        metadata.remove("namespace");
+    };
+    let namespace = metadata.get("namespace").and_then(Value::as_str).unwrap_or_default();
+    if cluster_scoped {
+        if namespace.is_empty() {
+            metadata.remove("namespace");
+        } else {
+            problems
+                .push(Error::NamespaceOnClusterScoped { component: component.to_string(), object });
+        }
     } else if namespace.is_empty() && !ctx.namespace.is_empty() {
         metadata.insert("namespace".into(), ctx.namespace.into());
     }
-    add_labels(ctx, component, metadata).map_err(invalid)?;
-    Ok(value)
+    add_labels(ctx, component, metadata);
+    Some(value)
 }
 
-/// The object's metadata, once the fields post-processing reads are known to be there.
-fn metadata(value: &mut Value) -> Result<&mut Map<String, Value>, &'static str> {
-    let object = value.as_object_mut().ok_or("not a JSON object")?;
-    if !matches!(object.get("apiVersion"), Some(Value::String(s)) if !s.is_empty()) {
-        return Err("`apiVersion` must be a non-empty string");
+type Problem = (&'static str, &'static str);
+
+/// The object's metadata, once the fields post-processing reads are known to be there; or
+/// every field that is not.
+fn metadata(value: &mut Value) -> Result<&mut Map<String, Value>, Vec<Problem>> {
+    let object = value.as_object_mut().ok_or_else(|| vec![("", "not a JSON object")])?;
+    let mut problems = Vec::new();
+    let non_empty = |v: Option<&Value>| matches!(v, Some(Value::String(s)) if !s.is_empty());
+    if !non_empty(object.get("apiVersion")) {
+        problems.push(("apiVersion", "must be a non-empty string"));
     }
-    if !matches!(object.get("kind"), Some(Value::String(s)) if !s.is_empty()) {
-        return Err("`kind` must be a non-empty string");
+    if !non_empty(object.get("kind")) {
+        problems.push(("kind", "must be a non-empty string"));
     }
     let Some(Value::Object(metadata)) = object.get_mut("metadata") else {
-        return Err("`metadata` must be an object");
+        problems.push(("metadata", "must be an object"));
+        return Err(problems);
     };
-    if !matches!(metadata.get("name"), Some(Value::String(s)) if !s.is_empty()) {
+    if !non_empty(metadata.get("name")) {
         // Kiln applies and prunes objects by name, so `generateName` alone cannot work.
-        return Err("`metadata.name` must be a non-empty string");
+        problems.push(("metadata.name", "must be a non-empty string"));
     }
-    Ok(metadata)
+    if !matches!(metadata.get("namespace"), None | Some(Value::Null | Value::String(_))) {
+        problems.push(("metadata.namespace", "must be a string"));
+    }
+    if !matches!(metadata.get("labels"), None | Some(Value::Null | Value::Object(_))) {
+        problems.push(("metadata.labels", "must be an object"));
+    }
+    if problems.is_empty() { Ok(metadata) } else { Err(problems) }
 }
 
 /// Add the environment's labels where the prototype set none of that key, then the ownership
 /// labels, which always win: pruning and deletion select on them.
-fn add_labels(
-    ctx: &Context,
-    component: &str,
-    metadata: &mut Map<String, Value>,
-) -> Result<(), &'static str> {
+fn add_labels(ctx: &Context, component: &str, metadata: &mut Map<String, Value>) {
     let labels = metadata.entry("labels").or_insert(Value::Null);
     if labels.is_null() {
         *labels = Value::Object(Map::new());
     }
-    let Value::Object(labels) = labels else {
-        return Err("`metadata.labels` must be an object");
-    };
+    // `metadata` checked that labels are an object or null.
+    let Value::Object(labels) = labels else { return };
     for (key, value) in ctx.labels {
         labels.entry(key.as_str()).or_insert_with(|| value.as_str().into());
     }
@@ -367,15 +404,15 @@ fn add_labels(
     for (key, value) in ownership {
         labels.insert(key.into(), value.into());
     }
-    Ok(())
 }
 
-fn is_crd(value: &Value) -> bool {
-    str_at(value, &["kind"]) == CRD && group(str_at(value, &["apiVersion"])) == APIEXTENSIONS
+/// Whether `value` is a CustomResourceDefinition (`apiextensions.k8s.io`, any version).
+pub fn is_crd(value: &Value) -> bool {
+    str_at(value, &["kind"]) == CRD && api_group(str_at(value, &["apiVersion"])) == APIEXTENSIONS
 }
 
 /// The API group of an `apiVersion`: `apps` for `apps/v1`, empty for the core `v1`.
-pub(crate) fn group(api_version: &str) -> &str {
+pub fn api_group(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or(CORE, |(group, _)| group)
 }
 
@@ -781,31 +818,83 @@ mod tests {
     #[test]
     fn objects_missing_what_post_processing_reads_are_rejected() {
         let cases = [
-            (json!("text"), "not a JSON object"),
+            (json!("text"), "", "not a JSON object"),
             (
                 json!({ "kind": "Pod", "metadata": { "name": "p" } }),
-                "`apiVersion` must be a non-empty string",
+                "apiVersion",
+                "must be a non-empty string",
             ),
-            (json!({ "apiVersion": "v1", "kind": "Pod" }), "`metadata` must be an object"),
+            (json!({ "apiVersion": "v1", "kind": "Pod" }), "metadata", "must be an object"),
             (
                 json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "generateName": "p-" } }),
-                "`metadata.name` must be a non-empty string",
+                "metadata.name",
+                "must be a non-empty string",
             ),
             (
                 json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "p", "namespace": 3 } }),
-                "`metadata.namespace` must be a string",
+                "metadata.namespace",
+                "must be a string",
             ),
             (
                 json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "p", "labels": ["a"] } }),
-                "`metadata.labels` must be an object",
+                "metadata.labels",
+                "must be an object",
             ),
         ];
-        for (value, message) in cases {
+        for (value, path, message) in cases {
             let err = process(&[("web", vec![obj("v1", "ConfigMap", "ok"), value])]).unwrap_err();
             assert_eq!(
                 err,
-                Error::InvalidObject { component: "web".into(), index: 2, message: message.into() }
+                Error::InvalidObject {
+                    component: "web".into(),
+                    index: 2,
+                    path: path.into(),
+                    message: message.into()
+                }
             );
         }
+        let err = process(&[("web", vec![json!({ "apiVersion": "v1", "kind": "Pod" })])]);
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "object #1 of component `web` is invalid: `metadata` must be an object"
+        );
+    }
+
+    #[test]
+    fn post_process_all_reports_every_problem_and_keeps_what_it_can_place() {
+        let ctx = Context {
+            app: "shop",
+            environment: "prod",
+            namespace: "shop-prod",
+            labels: &BTreeMap::new(),
+        };
+        let rendered = vec![
+            ComponentObjects {
+                component: "b".into(),
+                objects: vec![
+                    json!({ "metadata": {} }),
+                    in_ns("rbac.authorization.k8s.io/v1", "ClusterRole", "x", "r"),
+                    obj("v1", "ConfigMap", "c"),
+                ],
+            },
+            ComponentObjects { component: "a".into(), objects: vec![obj("v1", "ConfigMap", "c")] },
+        ];
+        let Processed { objects, problems } = post_process_all(&ctx, rendered);
+        assert_eq!(
+            refs(&objects),
+            ["ClusterRole/x/r", "ConfigMap/shop-prod/c", "ConfigMap/shop-prod/c"]
+        );
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "object #1 of component `b` is invalid: `apiVersion` must be a non-empty string",
+                "object #1 of component `b` is invalid: `kind` must be a non-empty string",
+                "object #1 of component `b` is invalid: `metadata.name` must be a non-empty string",
+                "component `b` renders cluster-scoped object `ClusterRole/x/r` with a namespace: \
+                 cluster-scoped objects carry no namespace",
+                "object `ConfigMap/shop-prod/c` is rendered by both component `a` and component `b`",
+            ]
+        );
     }
 }

@@ -231,3 +231,33 @@ fn core_leaves_invalid_disks_of_an_nfs_component_to_that_component() {
     assert_eq!(param, "disks");
     assert!(message.starts_with("`PD1` is not a valid DNS-1123 label"), "{message}");
 }
+
+/// The Kubeflow packages' renders are valid for the validator: core with disks and a cloud,
+/// nfs serving them, tf-serving and tf-job (its TfJob against core's CRD), all in one
+/// environment, without a single finding (not even a warning).
+#[test]
+fn kubeflow_renders_validate_without_findings() {
+    let env = with_components("default", vec![nfs_view(&["pd1", "pd2"])]);
+    let core = core_guest().render_in("kubeflow-core", &core_params(&[("cloud", s("gke"))]), &env);
+    let nfs_params = params(&[("disks", list(&["pd1", "pd2"])), ("cloud", s("gke"))]);
+    let nfs = nfs_guest().render_in("nfs", &nfs_params, &env);
+    let serving = crate::tf_serving::seed_render();
+    let job_params = params(&[
+        ("name", s("mnist")),
+        ("num_workers", ParamValue::Integer(2)),
+        ("num_gpus", ParamValue::Integer(1)),
+    ]);
+    let job = tf_job_guest().render("train", &job_params);
+    let nocloud = core_guest().render("core-nocloud", &params(&[("name", s("nocloud"))]));
+    let report = validate(&[
+        ("kubeflow-core", core.objects),
+        ("nfs", nfs.objects),
+        ("serve-inception", serving),
+        ("train", job),
+    ]);
+    assert_eq!(report.findings, [], "{}", report.to_text());
+    assert_eq!(report.objects, 13 + 12 + 2 + 1);
+    // Without a cloud and without disks too (alone: its CRD and roles would be duplicates).
+    let report = validate(&[("core-nocloud", nocloud)]);
+    assert_eq!(report.findings, [], "{}", report.to_text());
+}

@@ -1,6 +1,7 @@
 //! `tf-job` and the TfJob CustomResourceDefinition of `core` it must validate against.
 
 use super::*;
+use kiln::validate::Severity;
 
 #[test]
 fn tf_job_defaults_to_one_master() {
@@ -95,88 +96,47 @@ fn tf_jobs_validate_against_the_crd_core_emits() {
             )
         );
         assert_eq!(job["kind"], crd["spec"]["names"]["kind"]);
-        assert_eq!(structural_errors(schema, job, ""), Vec::<String>::new(), "{job:#}");
+        let report = validate(&[("kubeflow-core", core.clone()), ("train", vec![job.clone()])]);
+        assert_eq!(report.findings, [], "{job:#}");
     }
 
-    // What the schema is for: a misspelled field, a wrong type or an unknown replica type.
+    // What the schema is for: a misspelled field, a wrong type or an unknown replica type,
+    // found by the real validator against the CRD `core` renders in the same environment.
     let job = json!({"apiVersion": "tensorflow.org/v1alpha1", "kind": "TfJob", "metadata": {"name": "j"},
         "spec": {"replicaSpec": [{"replicas": "2", "tfReplicaType": "CHIEF"}]}});
     assert_eq!(
-        structural_errors(schema, &job, ""),
-        [".spec.replicaSpecs: required", ".spec.replicaSpec: unknown field"]
+        crd_findings(&core, job),
+        [
+            "spec.replicaSpec: unknown field `replicaSpec` (did you mean `replicaSpecs`?)",
+            "spec.replicaSpecs: missing required field `replicaSpecs`",
+        ]
     );
     let job = json!({"apiVersion": "tensorflow.org/v1alpha1", "kind": "TfJob", "metadata": {"name": "j"},
         "spec": {"replicaSpecs": [{"replicas": "2", "tfReplicaType": "CHIEF", "template": {"spce": {}}}]}});
     assert_eq!(
-        structural_errors(schema, &job, ""),
+        crd_findings(&core, job),
         [
-            ".spec.replicaSpecs[0].replicas: expected integer",
-            ".spec.replicaSpecs[0].template.spce: unknown field",
-            ".spec.replicaSpecs[0].tfReplicaType: `\"CHIEF\"` not in enum",
+            "spec.replicaSpecs[0].replicas: expected integer, got string \"2\"",
+            "spec.replicaSpecs[0].template.spce: unknown field `spce` (did you mean `spec`?)",
+            "spec.replicaSpecs[0].tfReplicaType: \"CHIEF\" is not one of \"MASTER\", \"WORKER\", \"PS\"",
         ]
     );
 }
 
-/// The checks of a structural schema that matter here, as the API server applies them with
-/// strict field validation: types, unknown fields (unless preserved), required, enum, bounds.
-fn structural_errors(schema: &Value, value: &Value, path: &str) -> Vec<String> {
-    let mut errors = Vec::new();
-    let fail = |errors: &mut Vec<String>, what: String| errors.push(format!("{path}: {what}"));
-    let ty = as_str(&schema["type"]);
-    let type_ok = match ty {
-        "object" => value.is_object(),
-        "array" => value.is_array(),
-        "string" => value.is_string(),
-        "integer" => value.is_i64(),
-        "boolean" => value.is_boolean(),
-        other => panic!("unexpected type {other} at {path}"),
-    };
-    if !type_ok {
-        fail(&mut errors, format!("expected {ty}"));
-        return errors;
-    }
-    if let Some(allowed) = schema["enum"].as_array()
-        && !allowed.contains(value)
-    {
-        fail(&mut errors, format!("`{value}` not in enum"));
-    }
-    if let (Some(min), Some(n)) = (schema["minimum"].as_f64(), value.as_f64())
-        && n < min
-    {
-        fail(&mut errors, format!("{n} below {min}"));
-    }
-    if let (Some(max), Some(n)) = (schema["maximum"].as_f64(), value.as_f64())
-        && n > max
-    {
-        fail(&mut errors, format!("{n} above {max}"));
-    }
-    if let Some(items) = value.as_array() {
-        if items.len() < schema["minItems"].as_u64().unwrap_or(0) as usize {
-            fail(&mut errors, "too few items".into());
-        }
-        for (i, item) in items.iter().enumerate() {
-            errors.extend(structural_errors(&schema["items"], item, &format!("{path}[{i}]")));
-        }
-    }
-    if let Some(fields) = value.as_object() {
-        for required in schema["required"].as_array().into_iter().flatten() {
-            if !fields.contains_key(as_str(required)) {
-                errors.push(format!("{path}.{}: required", as_str(required)));
+/// The schema findings for `job` rendered beside `core`'s objects: `path: message (hint)`.
+fn crd_findings(core: &[Value], job: Value) -> Vec<String> {
+    let report = validate(&[("kubeflow-core", core.to_vec()), ("train", vec![job])]);
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            assert_eq!(f.component.as_deref(), Some("train"), "{f}");
+            assert_eq!(f.object.as_deref(), Some("TfJob/default/j"), "{f}");
+            assert_eq!(f.severity, Severity::Error, "{f}");
+            match &f.hint {
+                Some(hint) => format!("{}: {} ({hint})", f.path, f.message),
+                None => format!("{}: {}", f.path, f.message),
             }
-        }
-        let preserve = schema["x-kubernetes-preserve-unknown-fields"] == true;
-        for (key, field) in fields {
-            if path.is_empty() && key == "metadata" {
-                continue; // The API server checks ObjectMeta itself, whatever the schema says.
-            }
-            match schema["properties"].get(key) {
-                Some(property) => {
-                    errors.extend(structural_errors(property, field, &format!("{path}.{key}")))
-                }
-                None if preserve => {}
-                None => errors.push(format!("{path}.{key}: unknown field")),
-            }
-        }
-    }
-    errors
+        })
+        .collect()
 }

@@ -11,8 +11,11 @@ pub struct Args {
     /// The prototype: a `.wasm` file, or an installed prototype's name.
     prototype: String,
     /// Print the description as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json_schema")]
     json: bool,
+    /// Print the params as a JSON Schema (Draft 2020-12), e.g. for editors or CI.
+    #[arg(long)]
+    json_schema: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -20,7 +23,12 @@ pub struct Args {
 /// Run `kiln prototype describe`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.prototype, &args.run, printer)?;
-    let text = if args.json {
+    let text = if args.json_schema {
+        let schema = crate::validate::params_json_schema(&loaded.info);
+        let mut json = serde_json::to_string_pretty(&schema)?;
+        json.push('\n');
+        json
+    } else if args.json {
         let mut json =
             serde_json::to_string_pretty(&to_json(&loaded.info, loaded.prototype.digest()))?;
         json.push('\n');

@@ -1,0 +1,126 @@
+//! `kiln validate ENV`: render an environment and check it offline, listing every finding.
+//! Exit 0 valid, 1 errors found, 2 could not run.
+
+use std::process::ExitCode;
+
+use crate::app::App;
+use crate::cli::{Printer, RunArgs};
+use crate::pipeline::{self, Rendering};
+use crate::validate::{Error as ValidateError, Report, Severity};
+
+/// Check an environment's objects without a cluster: names, labels and namespaces, the schema
+/// of built-in kinds for the environment's Kubernetes version, custom resources against their
+/// CustomResourceDefinition (rendered, or in the app's `crds/`), and params against their
+/// prototype. Lists every finding; exits 0 when valid, 1 on errors, 2 when it cannot run.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The environment.
+    env: String,
+    /// Only these components (repeatable).
+    #[arg(short, long = "component", value_name = "COMPONENT")]
+    components: Vec<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// How `kiln validate` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// One line per finding, hints indented under them.
+    Text,
+    /// One JSON object: `valid`, `summary`, `findings`.
+    Json,
+}
+
+/// Run `kiln validate`.
+pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let report = match check(&args, printer) {
+        Ok(report) => report,
+        Err(err) => {
+            printer.report(&err);
+            return Ok(ExitCode::from(2));
+        }
+    };
+    match args.output {
+        Output::Json => {
+            let mut text = serde_json::to_string_pretty(&report.to_json())?;
+            text.push('\n');
+            printer.data(&text)?;
+        }
+        Output::Text => {
+            printer.data(&report.to_text())?;
+            printer.note(&format!(
+                "`{}`: {} (schemas of {})",
+                args.env,
+                report.summary(),
+                report.schemas
+            ));
+        }
+    }
+    Ok(if report.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn check(args: &Args, printer: &Printer) -> anyhow::Result<Report> {
+    let app = super::open_app()?;
+    let rendering = render(&app, &args.env, &args.components, &args.run, printer)?;
+    Ok(pipeline::validate(&app, &rendering)?)
+}
+
+/// Render an environment for a verb, printing the engine's notes and the prototypes' logs.
+pub(super) fn render(
+    app: &App,
+    env: &str,
+    components: &[String],
+    run: &RunArgs,
+    printer: &Printer,
+) -> anyhow::Result<Rendering> {
+    let limits = run.limits()?;
+    let engine = run.engine(&limits)?;
+    let rendering = pipeline::render(app, env, components, &engine, limits);
+    super::flush_notes(&engine, printer);
+    let rendering = rendering?;
+    for (component, lines) in &rendering.logs {
+        printer.logs(component, lines);
+    }
+    Ok(rendering)
+}
+
+/// What `show` and `apply` do before they go on: validate and print the findings (on stderr),
+/// refusing errors; or, with `skip` (`--no-validate`), only refuse what cannot be placed at all.
+pub(super) fn gate(
+    app: &App,
+    env: &str,
+    rendering: &Rendering,
+    skip: bool,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    if skip {
+        rendering.check_placed()?;
+        return Ok(());
+    }
+    let report = pipeline::validate(app, rendering)?;
+    for finding in &report.findings {
+        let line = finding.to_string();
+        let line = line.split_once(": ").map_or(line.as_str(), |(_, rest)| rest);
+        match finding.severity {
+            Severity::Error => printer.problem(line),
+            Severity::Warning => printer.warn(line),
+            Severity::Note => printer.note(line),
+        }
+        if let Some(hint) = &finding.hint {
+            printer.progress(&format!("  hint: {hint}"));
+        }
+    }
+    if report.is_valid() {
+        return Ok(());
+    }
+    Err(ValidateError::Invalid {
+        environment: env.to_string(),
+        summary: report.summary(),
+        flag: "--no-validate",
+    }
+    .into())
+}
