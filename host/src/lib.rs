@@ -13,3 +13,4 @@ pub mod pipeline;
 pub mod prototype;
 pub mod registry;
 pub mod render;
+pub mod scaffold;
