@@ -8,5 +8,6 @@ mod cluster;
 mod common;
 mod faults;
 mod kubeflow;
+mod languages;
 mod sandbox;
 mod tf_serving;
