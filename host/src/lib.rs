@@ -13,4 +13,5 @@ pub mod pipeline;
 pub mod prototype;
 pub mod registry;
 pub mod render;
+pub mod scaffold;
 pub mod validate;

@@ -1,10 +1,12 @@
-//! The engine's costs for `tf-serving`: cold compile, cached load, instantiate, generate, and
-//! the whole per-process path. Prints a table of medians with how many times faster than the
-//! cold compile measured in the same run each step is (our machines are shared; absolute
-//! numbers drift).
+//! The engine's costs per language: `tf-serving` (Rust) and the web-app examples in Python and
+//! JavaScript (`examples/`, built by `scripts/build-examples`, which this runs first). For each:
+//! cold compile, cached load, instantiate, generate, and the whole per-process path. Prints a
+//! table of medians with how many times faster than the cold compile measured in the same run
+//! each step is (our machines are shared; absolute numbers drift).
 //!
 //! Run with `cargo bench -p kiln-tests --bench engine`.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kiln::prototype::{Environment, ParamValue, Params};
@@ -27,52 +29,106 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
     )
 }
 
-fn main() {
-    let wasm = std::fs::read(kiln_guest_artifacts::TF_SERVING).expect("tf-serving is built");
+/// The medians of one prototype.
+struct Row {
+    name: &'static str,
+    kib: usize,
+    cold: Duration,
+    cached: Duration,
+    instantiate: Duration,
+    generate: Duration,
+    whole: Duration,
+}
+
+fn measure(name: &'static str, wasm: &[u8], params: &Params) -> Row {
     let cache = tempfile::tempdir().expect("temp dir");
     let limits = Limits::default();
     let env = Environment::preview("default");
-    let params: Params = [("name", "inception"), ("modelPath", "gs://bucket/inception")]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), ParamValue::String(v.to_string())))
-        .collect();
     let cached_engine = || {
         Engine::new(EngineOptions { cache_dir: Some(cache.path().into()), ..Default::default() })
             .expect("engine")
     };
-
+    // Large guests compile for seconds: fewer cold runs for them.
+    let cold_runs = if wasm.len() > 4 << 20 { 3 } else { 5 };
     let uncached = Engine::new(EngineOptions { cache_dir: None, ..Default::default() }).unwrap();
-    let cold = time(5, || uncached.load("tf-serving", &wasm).unwrap());
+    let cold = time(cold_runs, || uncached.load(name, wasm).unwrap());
     let warm_engine = cached_engine();
-    let first = warm_engine.load("tf-serving", &wasm).unwrap();
+    let first = warm_engine.load(name, wasm).unwrap();
     assert_eq!(first.code_source(), CodeSource::Compiled, "the cache starts empty");
     let cached = time(50, || {
-        let p = warm_engine.load("tf-serving", &wasm).unwrap();
+        let p = warm_engine.load(name, wasm).unwrap();
         assert_eq!(p.code_source(), CodeSource::Cached);
         p
     });
-    let mut prototype = warm_engine.load("tf-serving", &wasm).unwrap();
+    let mut prototype = warm_engine.load(name, wasm).unwrap();
     let info = prototype.describe(&limits).unwrap();
-    let instantiate = time(500, || prototype.instantiate_only(&limits).unwrap());
-    let generate = time(500, || prototype.generate(&info, "m", &params, &env, &limits).unwrap());
-    let whole = time(50, || {
+    let instantiate = time(200, || prototype.instantiate_only(&limits).unwrap());
+    let generate = time(200, || prototype.generate(&info, "m", params, &env, &limits).unwrap());
+    let whole = time(30, || {
         let engine = cached_engine();
-        let mut p = engine.load("tf-serving", &wasm).unwrap();
+        let mut p = engine.load(name, wasm).unwrap();
         let info = p.describe(&limits).unwrap();
-        p.generate(&info, "m", &params, &env, &limits).unwrap()
+        p.generate(&info, "m", params, &env, &limits).unwrap()
     });
+    Row { name, kib: wasm.len() / 1024, cold, cached, instantiate, generate, whole }
+}
 
-    println!("tf-serving ({} KiB of wasm)", wasm.len() / 1024);
-    println!("| step | median | cold compile / step |");
-    println!("|---|---:|---:|");
+fn strings(pairs: &[(&str, &str)]) -> Params {
+    pairs.iter().map(|(k, v)| (k.to_string(), ParamValue::String(v.to_string()))).collect()
+}
+
+/// Build the examples (a no-op when they are up to date) and return their directory.
+fn examples() -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repo");
+    let out = std::env::var_os("KILN_EXAMPLES_OUT")
+        .map_or_else(|| repo.join("target/examples"), PathBuf::from);
+    let status = std::process::Command::new(repo.join("scripts/build-examples"))
+        .env("KILN_EXAMPLES_OUT", &out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run scripts/build-examples");
+    assert!(status.success(), "scripts/build-examples failed (see above)");
+    out
+}
+
+fn main() {
+    let read = |path: &Path| {
+        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    };
+    let examples = examples();
+    let web = strings(&[("name", "web"), ("image", "nginx:1.27")]);
     let rows = [
-        ("cold compile", cold),
-        ("cached load (verify + deserialize + link)", cached),
-        ("instantiate", instantiate),
-        ("instantiate + generate", generate),
-        ("whole path: engine + cached load + describe + generate", whole),
+        measure(
+            "tf-serving (Rust)",
+            &read(Path::new(kiln_guest_artifacts::TF_SERVING)),
+            &strings(&[("name", "inception"), ("modelPath", "gs://bucket/inception")]),
+        ),
+        measure("web-app-js (JavaScript, QuickJS)", &read(&examples.join("web-app-js.wasm")), &web),
+        measure("web-app-python (Python)", &read(&examples.join("web-app-python.wasm")), &web),
     ];
-    for (step, d) in rows {
-        println!("| {step} | {d:.2?} | {:.0}x |", cold.as_secs_f64() / d.as_secs_f64());
+
+    println!("medians; in brackets: how many times faster than that prototype's cold compile");
+    println!(
+        "| prototype | wasm | cold compile | cached load | instantiate | instantiate + generate \
+         | whole path |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for row in &rows {
+        let cell =
+            |d: Duration| format!("{d:.2?} ({:.0}x)", row.cold.as_secs_f64() / d.as_secs_f64());
+        println!(
+            "| {} | {} KiB | {:.2?} | {} | {} | {} | {} |",
+            row.name,
+            row.kib,
+            row.cold,
+            cell(row.cached),
+            cell(row.instantiate),
+            cell(row.generate),
+            cell(row.whole),
+        );
     }
+    println!(
+        "\ncached load = verify + deserialize + link; whole path = new engine + cached load + \
+         describe + generate (what one `kiln` process pays per prototype)"
+    );
 }

@@ -8,6 +8,7 @@ mod cluster;
 mod common;
 mod faults;
 mod kubeflow;
+mod languages;
 mod registries;
 mod sandbox;
 pub mod tf_serving;

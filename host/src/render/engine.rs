@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{CallHook, Store, StoreContextMut, Trap};
 
@@ -59,6 +60,7 @@ pub enum CodeSource {
 pub struct Prototype {
     label: String,
     digest: String,
+    imports: Vec<String>,
     source: CodeSource,
     engine: wasmtime::Engine,
     /// Pre-linked; `describe` and `generate` are called through typed funcs whose results are
@@ -121,26 +123,56 @@ impl Engine {
     /// Load the prototype in `wasm`, labelled `label` in errors until it has described itself.
     pub fn load(&self, label: &str, wasm: &[u8]) -> Result<Prototype, Error> {
         let sha256: [u8; 32] = Sha256::digest(wasm).into();
-        let (component, source) = self.component(label, wasm, sha256)?;
-        for (name, _) in component.component_type().imports(&self.engine) {
-            if let Some(reason) = import_denied(name) {
-                return Err(Error::DeniedImport {
-                    prototype: label.into(),
-                    import: name.into(),
-                    reason,
-                });
+        let denied = |name: &str, reason: String| Error::DeniedImport {
+            prototype: label.into(),
+            import: name.into(),
+            reason,
+        };
+        // Before compiling, which takes seconds for large guests; after, from wasmtime's own
+        // reading, in case the binary could not be read here.
+        for name in super::imports::of(wasm).unwrap_or_default() {
+            if let Some(reason) = import_denied(&name) {
+                return Err(denied(&name, reason.into()));
             }
         }
+        let (component, source) = self.component(label, wasm, sha256)?;
+        // Imported types name the world's types (`prototype-info`); they grant nothing.
+        let imports: Vec<String> = component
+            .component_type()
+            .imports(&self.engine)
+            .filter(|(_, item)| !matches!(item.ty, ComponentItem::Type(_)))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        if let Some((name, reason)) =
+            imports.iter().find_map(|name| Some((name, import_denied(name)?)))
+        {
+            return Err(denied(name, reason.into()));
+        }
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            let message = format!("{e:#}");
+            // An import under an allowed name that the linker still lacks: another version of
+            // the kiln:prototype package, or a WASI interface Kiln does not implement.
+            match imports.iter().find(|name| message.contains(&format!("`{name}`"))) {
+                Some(name) => denied(
+                    name,
+                    format!(
+                        "Kiln provides kiln:prototype/log@{WIT_VERSION} and WASI 0.2, and no \
+                         matching definition of this one ({message})"
+                    ),
+                ),
+                None => Error::NotAPrototype { prototype: label.into(), message },
+            }
+        })?;
         let not_a_prototype = |e: wasmtime::Error| Error::NotAPrototype {
             prototype: label.into(),
             message: format!("{e:#}"),
         };
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(not_a_prototype)?;
         // Checks the exports against the world; the typed calls below rely on it.
         PrototypePre::new(instance_pre.clone()).map_err(not_a_prototype)?;
         Ok(Prototype {
             label: label.into(),
             digest: format!("sha256:{}", hex::encode(sha256)),
+            imports,
             source,
             engine: self.engine.clone(),
             instance_pre,
@@ -202,6 +234,12 @@ impl Prototype {
     /// `sha256:<hex>` of the wasm.
     pub fn digest(&self) -> &str {
         &self.digest
+    }
+
+    /// The names of the component's imports (`wasi:cli/stdout@0.2.6`, `kiln:prototype/log@0.1.0`
+    /// ...), every one of which Kiln provides.
+    pub fn imports(&self) -> &[String] {
+        &self.imports
     }
 
     /// Whether the code was compiled now or loaded from the cache.
@@ -372,6 +410,9 @@ type GenerateParams<'a> = (
 );
 /// Its result.
 type GenerateResult = Result<String, bindings::kiln::prototype::types::RenderError>;
+
+/// The version of the `kiln:prototype` WIT package this host implements.
+const WIT_VERSION: &str = "0.1.0";
 
 /// How often the engine's epoch advances: the resolution of the `time-ms` limit.
 const TICK: std::time::Duration = std::time::Duration::from_millis(10);

@@ -23,7 +23,7 @@ pub enum Error {
         /// The import, e.g. `wasi:sockets/tcp@0.2.0`.
         import: String,
         /// Why it is not offered.
-        reason: &'static str,
+        reason: String,
     },
     /// The component does not implement the `kiln:prototype` world.
     #[error("prototype `{prototype}` does not implement the kiln:prototype world: {message}")]
@@ -107,7 +107,8 @@ impl Error {
             Error::Limit { limit, .. } => Some(limit.hint()),
             Error::DeniedImport { .. } => Some(
                 "prototypes run deny-by-default; build the component without that interface \
-                 (for JavaScript, disable the WASI features it pulls in)"
+                 (Python: `componentize-py componentize --stub-wasi`; JavaScript: \
+                 componentize-qjs, or componentize-js with its WASI features disabled)"
                     .into(),
             ),
             Error::Param(err) => err.hint(),

@@ -6,6 +6,7 @@ mod bindings;
 mod cache;
 mod engine;
 mod error;
+mod imports;
 mod limits;
 mod sandbox;
 

@@ -14,8 +14,12 @@ pub struct Args {
     #[arg(long, conflicts_with = "json_schema")]
     json: bool,
     /// Print the params as a JSON Schema (Draft 2020-12), e.g. for editors or CI.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "imports")]
     json_schema: bool,
+    /// Also list the Wasm component's imports (what it asks of the host; Kiln refuses a
+    /// prototype that imports anything it does not provide).
+    #[arg(long)]
+    imports: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -23,18 +27,29 @@ pub struct Args {
 /// Run `kiln prototype describe`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.prototype, &args.run, printer)?;
+    let imports = loaded.prototype.imports();
     let text = if args.json_schema {
         let schema = crate::validate::params_json_schema(&loaded.info);
         let mut json = serde_json::to_string_pretty(&schema)?;
         json.push('\n');
         json
     } else if args.json {
-        let mut json =
-            serde_json::to_string_pretty(&to_json(&loaded.info, loaded.prototype.digest()))?;
+        let mut json = to_json(&loaded.info, loaded.prototype.digest());
+        if args.imports {
+            json["imports"] = serde_json::json!(imports);
+        }
+        let mut json = serde_json::to_string_pretty(&json)?;
         json.push('\n');
         json
     } else {
-        to_text(&loaded.info, loaded.prototype.digest())
+        let mut text = to_text(&loaded.info, loaded.prototype.digest());
+        if args.imports {
+            text.push_str("\nimports:\n");
+            for import in imports {
+                text.push_str(&format!("  {import}\n"));
+            }
+        }
+        text
     };
     printer.data(&text)?;
     Ok(ExitCode::SUCCESS)

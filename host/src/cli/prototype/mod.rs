@@ -2,6 +2,7 @@
 
 mod describe;
 mod list;
+mod new;
 mod preview;
 
 use std::path::Path;
@@ -24,6 +25,8 @@ pub enum Command {
     List(list::Args),
     /// Find installed prototypes whose name or description contains TEXT.
     Search(list::SearchArgs),
+    /// Create a prototype project (Rust, Python or JavaScript) that builds and renders.
+    New(new::Args),
 }
 
 impl Command {
@@ -34,6 +37,7 @@ impl Command {
             Command::Preview(args) => preview::run(args, printer),
             Command::List(args) => list::run(args, printer),
             Command::Search(args) => list::search(args, printer),
+            Command::New(args) => new::run(args, printer),
         }
     }
 }
