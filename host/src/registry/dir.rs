@@ -35,7 +35,7 @@ impl DirSource {
     }
 
     fn read_file(&self, origin: &str, path: &str, max: u64) -> Result<Vec<u8>, RegistryError> {
-        read_checked(&self.dir, origin, path, max).map_err(|e| match e {
+        read_checked(&self.dir, path, max).map_err(|e| match e {
             ReadError::Missing => RegistryError::BadPackage {
                 origin: origin.into(),
                 message: format!("{path} is missing in {}", self.root.display()),
@@ -59,9 +59,10 @@ enum ReadError {
 
 /// Read `path` in `dir` if every component is a plain directory or file (no symlinks) and the
 /// file is at most `max` bytes.
-fn read_checked(dir: &Dir, _origin: &str, path: &str, max: u64) -> Result<Vec<u8>, ReadError> {
+fn read_checked(dir: &Dir, path: &str, max: u64) -> Result<Vec<u8>, ReadError> {
+    let parts: Vec<_> = Path::new(path).components().collect();
     let mut prefix = PathBuf::new();
-    for part in Path::new(path).components() {
+    for (i, part) in parts.iter().enumerate() {
         prefix.push(part);
         let meta = match dir.symlink_metadata(&prefix) {
             Ok(meta) => meta,
@@ -71,8 +72,7 @@ fn read_checked(dir: &Dir, _origin: &str, path: &str, max: u64) -> Result<Vec<u8
         if meta.is_symlink() {
             return Err(ReadError::Unsafe(format!("{} is a symlink", prefix.display())));
         }
-        let is_last = prefix.as_os_str().len() == path.len();
-        if is_last {
+        if i + 1 == parts.len() {
             if !meta.is_file() {
                 return Err(ReadError::Unsafe("it is not a regular file".into()));
             }

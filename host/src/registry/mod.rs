@@ -355,33 +355,25 @@ pub fn resolve_version<'i>(
         name: package.into(),
         suggestion: crate::prototype::suggest(package, index.packages.keys().map(String::as_str)),
     })?;
+    let available = || entry.versions.keys().cloned().collect::<Vec<_>>().join(", ");
     let requirement = match wanted {
         None => None,
-        Some(w) => Some(
-            semver::Version::parse(w)
-                .map(|v| semver::VersionReq {
-                    comparators: vec![semver::Comparator {
-                        op: semver::Op::Exact,
-                        major: v.major,
-                        minor: Some(v.minor),
-                        patch: Some(v.patch),
-                        pre: v.pre,
-                    }],
-                })
-                .or_else(|_| semver::VersionReq::parse(w))
-                .map_err(|_| RegistryError::NoVersion {
-                    registry: registry.into(),
-                    name: package.into(),
-                    wanted: w.into(),
-                    available: entry.versions.keys().cloned().collect::<Vec<_>>().join(", "),
-                })?,
-        ),
+        // A bare version means exactly that version, not semver's default `^`.
+        Some(w) => Some({
+            let text = if semver::Version::parse(w).is_ok() { format!("={w}") } else { w.into() };
+            semver::VersionReq::parse(&text).map_err(|_| RegistryError::NoVersion {
+                registry: registry.into(),
+                name: package.into(),
+                wanted: w.into(),
+                available: available(),
+            })?
+        }),
     };
     entry.pick(requirement.as_ref()).ok_or_else(|| RegistryError::NoVersion {
         registry: registry.into(),
         name: package.into(),
         wanted: wanted.unwrap_or("any").into(),
-        available: entry.versions.keys().cloned().collect::<Vec<_>>().join(", "),
+        available: available(),
     })
 }
 
