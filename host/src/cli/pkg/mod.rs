@@ -63,26 +63,24 @@ pub enum Command {
 impl Command {
     /// Run the verb.
     pub fn run(self, printer: &Printer) -> anyhow::Result<ExitCode> {
-        if let Command::Publish(args) = self {
-            return publish::run(args, printer);
-        }
-        let app = crate::cli::open_app()?;
+        // Every verb but publish works on the app in the current directory.
+        let app = crate::cli::open_app;
         match self {
             Command::Install { package, yes, force } => {
-                install(&app, &package, yes, force, printer)
+                install(&app()?, &package, yes, force, printer)
             }
-            Command::List { installed: true } => list_installed(&app, printer),
-            Command::List { installed: false } => list_available(&app, None, printer),
-            Command::Search { text } => list_available(&app, Some(&text), printer),
-            Command::Describe { package } => describe(&app, &package, printer),
+            Command::List { installed: true } => list_installed(&app()?, printer),
+            Command::List { installed: false } => list_available(&app()?, None, printer),
+            Command::Search { text } => list_available(&app()?, Some(&text), printer),
+            Command::Describe { package } => describe(&app()?, &package, printer),
             Command::Rm { package } => {
-                let removed = app.remove_package(&package)?;
+                let removed = app()?.remove_package(&package)?;
                 printer.note(&format!("removed {}@{}", removed.reference(), removed.version));
                 Ok(ExitCode::SUCCESS)
             }
-            Command::Verify => verify(&app, printer),
-            Command::Update { packages, yes } => update(&app, &packages, yes, printer),
-            Command::Publish(_) => unreachable!("handled above"),
+            Command::Verify => verify(&app()?, printer),
+            Command::Update { packages, yes } => update(&app()?, &packages, yes, printer),
+            Command::Publish(args) => publish::run(args, printer),
         }
     }
 }
