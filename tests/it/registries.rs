@@ -556,3 +556,21 @@ fn an_oci_artifact_with_a_path_for_a_layer_title_is_refused() {
         "{err}"
     );
 }
+
+/// The built-in packages declare their permissions in Kiln's own table (so installing them runs
+/// no guest code); that table must say exactly what their prototypes' `describe()` asks for.
+#[test]
+fn builtin_packages_declare_what_their_prototypes_ask_for() {
+    use kiln::registry::{PermissionSet, builtin_packages, builtin_wasm};
+    let engine = crate::common::engine();
+    for package in builtin_packages() {
+        let mut asked = PermissionSet::default();
+        for name in package.prototypes {
+            let wasm = builtin_wasm(name).expect("embedded");
+            let mut prototype = engine.load(name, wasm).expect("load");
+            let info = prototype.describe(&kiln::render::Limits::default()).expect("describe");
+            asked = asked.union(&PermissionSet::from_permissions(&info.permissions));
+        }
+        assert_eq!(package.manifest().permissions, asked, "package `{}`", package.name);
+    }
+}
