@@ -95,21 +95,26 @@ local rank(group, kind) =
       labels: env.labels,
       components: [{ name: c.name, prototype: c.prototype.name, params: c.params } for c in resolved],
     };
-    local rendered = [
-      {
-        component: c.name,
-        object: o {
-          metadata+: {
-            annotations+: {
-              'kiln.dev/prototype-digest': c.digest,
-              'kiln.dev/params-hash': $.paramsHash(c.params),
+    // One comprehension per component, not `for c in ... for o in generate(c...)`: jrsonnet
+    // 0.5.0-pre98 evaluates a lazy `c.name` argument in the inner `for` with the last `c`, so
+    // every prototype would see the last component's name.
+    local rendered = std.flattenArrays([
+      [
+        {
+          component: c.name,
+          object: o {
+            metadata+: {
+              annotations+: {
+                'kiln.dev/prototype-digest': c.digest,
+                'kiln.dev/params-hash': $.paramsHash(c.params),
+              },
             },
           },
-        },
-      }
+        }
+        for o in c.prototype.generate(c.params, c.name, view)
+      ]
       for c in resolved
-      for o in c.prototype.generate(c.params, c.name, view)
-    ];
+    ]);
     local crds = [r.object for r in rendered if isCrd(r.object)];
     local isClusterScoped(o) =
       local group = apiGroup(str(o, 'apiVersion'));
