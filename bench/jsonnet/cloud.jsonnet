@@ -28,7 +28,12 @@ local env = {
 
 kiln.render('my-kubeflow', env, [
   // components/kubeflow-core.toml
-  { name: 'kubeflow-core', prototype: core, digest: digests.core, params: { name: 'kubeflow-core' } },
+  {
+    name: 'kubeflow-core',
+    prototype: core,
+    digest: digests.core,
+    params: { name: 'kubeflow-core' },
+  },
   // components/nfs.toml
   { name: 'nfs', prototype: nfs, digest: digests.nfs, params: {} },
   // components/serveInception.toml

@@ -48,7 +48,8 @@ local apiGroup(apiVersion) =
   local parts = std.split(apiVersion, '/');
   std.join('/', parts[0:std.length(parts) - 1]);
 
-local isCrd(o) = str(o, 'kind') == 'CustomResourceDefinition' && apiGroup(str(o, 'apiVersion')) == apiext;
+local isCrd(o) =
+  str(o, 'kind') == 'CustomResourceDefinition' && apiGroup(str(o, 'apiVersion')) == apiext;
 
 local rank(group, kind) =
   local hits = [i for i in std.range(0, std.length(applyOrder) - 1)
@@ -93,7 +94,10 @@ local rank(group, kind) =
       name: env.name,
       namespace: env.namespace,
       labels: env.labels,
-      components: [{ name: c.name, prototype: c.prototype.name, params: c.params } for c in resolved],
+      components: [
+        { name: c.name, prototype: c.prototype.name, params: c.params }
+        for c in resolved
+      ],
     };
     // One comprehension per component, not `for c in ... for o in generate(c...)`: jrsonnet
     // 0.5.0-pre98 evaluates a lazy `c.name` argument in the inner `for` with the last `c`, so
@@ -130,8 +134,9 @@ local rank(group, kind) =
       local namespace =
         if isClusterScoped(o) then
           if ns == '' then {}
-          else error 'component `%s` renders cluster-scoped object `%s/%s/%s` with a namespace: '
-                     % [component, o.kind, ns, md.name] + 'cluster-scoped objects carry no namespace'
+          else error 'component `%s` renders cluster-scoped object `%s/%s/%s` with a '
+                     % [component, o.kind, ns, md.name]
+                     + 'namespace: cluster-scoped objects carry no namespace'
         else if ns == '' && env.namespace != '' then { namespace: env.namespace }
         else if std.objectHas(md, 'namespace') then { namespace: md.namespace }
         else {};

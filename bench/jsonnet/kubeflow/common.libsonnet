@@ -77,7 +77,8 @@
 
   // The namespace param, or the environment's.
   namespace(params, env)::
-    $.dns1123Label('namespace', if params.namespace != null then params.namespace else env.namespace),
+    $.dns1123Label('namespace',
+                   if params.namespace != null then params.namespace else env.namespace),
 
   // Labels of Kubeflow application `app` rendered by `component`, plus the reference's `extra`.
   labels(app, component, extra={}):: {

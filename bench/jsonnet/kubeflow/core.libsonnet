@@ -163,7 +163,11 @@ local hub(namespace, component, image, serviceType, notebookImage, disks) =
         common.rule('', ['events'], ['get', 'list', 'watch']),
       ],
     },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta('jupyter-hub', { app: 'jupyter-hub' }) },
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: meta('jupyter-hub', { app: 'jupyter-hub' }),
+    },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
@@ -275,7 +279,8 @@ local tfjobCrd(component) =
     described(schema('integer'), doc) + { format: 'int32', minimum: min }
     + (if max == null then {} else { maximum: max });
   local fields(fs) = schema('object') + { properties: fs };
-  local open(doc) = described(schema('object'), doc) + { 'x-kubernetes-preserve-unknown-fields': true };
+  local open(doc) =
+    described(schema('object'), doc) + { 'x-kubernetes-preserve-unknown-fields': true };
   local required(props, names) = props + { required: names };
   local openList(doc) = { type: 'array', description: doc, items: open('') };
   local serviceTypes = ['ClusterIP', 'NodePort', 'LoadBalancer'];
