@@ -1,16 +1,20 @@
 //! The on-disk cache of compiled prototypes. An entry is keyed by the wasm's sha256 and the
-//! engine's compatibility hash (wasmtime version and every compile setting), and carries a
-//! header with that key and the sha256 of the compiled code, so a corrupt, truncated, renamed or
-//! foreign file is detected and rebuilt instead of handed to wasmtime, which must only ever
-//! deserialize code Kiln compiled itself.
+//! engine's compatibility hash (wasmtime version and every compile setting). It is wasmtime's
+//! serialized code followed by a trailer with that key, the code's length and its CRC-32, so a
+//! corrupt, truncated, renamed or foreign file is detected and rebuilt instead of handed to
+//! wasmtime, which must only ever load code Kiln compiled itself.
+//!
+//! A hit is loaded with `Component::deserialize_file`, which maps the file instead of copying
+//! it; the check reads it once through a small buffer. CRC-32 (not sha256) because the
+//! directory is private to the user (see `private`): the checksum guards against corruption,
+//! not against an attacker, and at several GB/s it costs a fraction of the load.
 
 use std::hash::{Hash, Hasher};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
-const MAGIC: &[u8; 8] = b"KILNCWA1";
-const HEADER_LEN: usize = MAGIC.len() + 32 + 8 + 32;
+const MAGIC: &[u8; 8] = b"KILNCWA2";
+const TRAILER_LEN: usize = MAGIC.len() + 32 + 8 + 8 + 4;
 
 /// Where compiled code is kept, and under which engine settings.
 #[derive(Debug, Clone)]
@@ -29,8 +33,9 @@ pub struct Key {
 /// What a lookup found.
 #[derive(Debug)]
 pub enum Lookup {
-    /// Verified compiled code, ready for `Component::deserialize`.
-    Hit(Vec<u8>),
+    /// A verified entry: wasmtime's serialized code followed by Kiln's trailer, for
+    /// `Component::deserialize_file` (which ignores bytes after the code's sections).
+    Hit(PathBuf),
     /// Nothing cached.
     Miss,
     /// An entry that failed verification, and why; it will be rebuilt.
@@ -93,7 +98,7 @@ impl Cache {
         Ok(())
     }
 
-    /// Read and verify the entry for `key`.
+    /// Find and verify the entry for `key`.
     pub fn lookup(&self, key: &Key) -> Lookup {
         if let Err(why) = self.private() {
             return match fs_err::metadata(&self.dir) {
@@ -101,17 +106,14 @@ impl Cache {
                 Err(_) => Lookup::Miss,
             };
         }
-        let bytes = match fs_err::read(self.path(key)) {
-            Ok(bytes) => bytes,
+        let path = self.path(key);
+        let file = match fs_err::File::open(&path) {
+            Ok(file) => file,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
             Err(err) => return Lookup::Invalid(err.to_string()),
         };
-        match verify(key, &bytes) {
-            Ok(()) => {
-                let mut bytes = bytes;
-                bytes.drain(..HEADER_LEN);
-                Lookup::Hit(bytes)
-            }
+        match verify(key, file) {
+            Ok(()) => Lookup::Hit(path),
             Err(why) => Lookup::Invalid(why),
         }
     }
@@ -123,33 +125,60 @@ impl Cache {
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir)?;
         self.private().map_err(std::io::Error::other)?;
         let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
-        std::io::Write::write_all(&mut file, &header(key, compiled))?;
         std::io::Write::write_all(&mut file, compiled)?;
+        std::io::Write::write_all(&mut file, &trailer(key, compiled))?;
+        // On disk before the rename, so a power cut leaves the old entry or the whole new one.
+        file.as_file().sync_data()?;
         file.persist(self.path(key)).map_err(|err| err.error)?;
         Ok(())
     }
 }
 
-fn header(key: &Key, compiled: &[u8]) -> Vec<u8> {
-    let mut header = Vec::with_capacity(HEADER_LEN);
-    header.extend_from_slice(MAGIC);
-    header.extend_from_slice(&key.wasm_sha256);
-    header.extend_from_slice(&key.engine_hash.to_le_bytes());
-    header.extend_from_slice(&Sha256::digest(compiled));
-    header
+fn trailer(key: &Key, compiled: &[u8]) -> Vec<u8> {
+    let mut trailer = Vec::with_capacity(TRAILER_LEN);
+    trailer.extend_from_slice(MAGIC);
+    trailer.extend_from_slice(&key.wasm_sha256);
+    trailer.extend_from_slice(&key.engine_hash.to_le_bytes());
+    trailer.extend_from_slice(&(compiled.len() as u64).to_le_bytes());
+    trailer.extend_from_slice(&crc32fast::hash(compiled).to_le_bytes());
+    trailer
 }
 
-fn verify(key: &Key, bytes: &[u8]) -> Result<(), String> {
-    if bytes.len() < HEADER_LEN || !bytes.starts_with(MAGIC) {
+/// Check the entry in `file` against `key`: its trailer, its length and the CRC-32 of its
+/// code, reading it once through a fixed buffer.
+fn verify(key: &Key, mut file: fs_err::File) -> Result<(), String> {
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let Some(code_len) = len.checked_sub(TRAILER_LEN as u64) else {
+        return Err("not a Kiln cache entry".into());
+    };
+    let mut crc = crc32fast::Hasher::new();
+    let mut buffer = vec![0; 256 << 10];
+    let mut left = code_len;
+    while left > 0 {
+        let want = buffer.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let read = file.read(&mut buffer[..want]).map_err(|e| e.to_string())?;
+        if read == 0 {
+            return Err("entry is shorter than its length".into());
+        }
+        crc.update(&buffer[..read]);
+        left -= read as u64;
+    }
+    let mut stored = [0; TRAILER_LEN];
+    file.read_exact(&mut stored).map_err(|e| e.to_string())?;
+    if !stored.starts_with(MAGIC) {
         return Err("not a Kiln cache entry".into());
     }
-    let (stored, compiled) = bytes.split_at(HEADER_LEN);
-    let expected = header(key, compiled);
     let key_end = MAGIC.len() + 32 + 8;
-    if stored[..key_end] != expected[..key_end] {
+    let mut expected = Vec::with_capacity(TRAILER_LEN);
+    expected.extend_from_slice(MAGIC);
+    expected.extend_from_slice(&key.wasm_sha256);
+    expected.extend_from_slice(&key.engine_hash.to_le_bytes());
+    if stored[..key_end] != expected[..] {
         return Err("entry belongs to another prototype or engine".into());
     }
-    if stored[key_end..] != expected[key_end..] {
+    expected.extend_from_slice(&code_len.to_le_bytes());
+    expected.extend_from_slice(&crc.finalize().to_le_bytes());
+    if stored[..] != expected[..] {
         return Err("compiled code does not match its checksum".into());
     }
     Ok(())
@@ -172,7 +201,12 @@ mod tests {
         assert!(matches!(cache.lookup(&key), Lookup::Miss));
         cache.store(&key, b"compiled code").unwrap();
         match cache.lookup(&key) {
-            Lookup::Hit(bytes) => assert_eq!(bytes, b"compiled code"),
+            Lookup::Hit(path) => {
+                assert_eq!(path, cache.path(&key));
+                let entry = fs_err::read(&path).unwrap();
+                assert!(entry.starts_with(b"compiled code"), "the code comes first, for wasmtime");
+                assert_eq!(entry.len(), b"compiled code".len() + TRAILER_LEN);
+            }
             other => panic!("expected a hit, got {other:?}"),
         }
     }
@@ -186,11 +220,14 @@ mod tests {
         let good = fs_err::read(&path).unwrap();
 
         let mut flipped = good.clone();
-        *flipped.last_mut().unwrap() ^= 1;
+        flipped[3] ^= 1;
         fs_err::write(&path, &flipped).unwrap();
         assert!(matches!(cache.lookup(&key), Lookup::Invalid(why) if why.contains("checksum")));
 
-        fs_err::write(&path, &good[..HEADER_LEN - 1]).unwrap();
+        fs_err::write(&path, &good[..good.len() - 1]).unwrap();
+        assert!(matches!(cache.lookup(&key), Lookup::Invalid(why) if why.contains("not a Kiln")));
+
+        fs_err::write(&path, &good[..TRAILER_LEN - 1]).unwrap();
         assert!(matches!(cache.lookup(&key), Lookup::Invalid(why) if why.contains("not a Kiln")));
 
         fs_err::write(&path, b"\0asm garbage from elsewhere").unwrap();

@@ -190,11 +190,13 @@ impl Engine {
         };
         let key = cache.key(sha256);
         match cache.lookup(&key) {
-            Lookup::Hit(code) => {
-                // SAFETY: `code` was written by `Cache::store` from `Component::serialize` of
-                // this engine and verified against its checksum and key; wasmtime re-checks
-                // that the engine settings match.
-                match unsafe { Component::deserialize(&self.engine, &code) } {
+            Lookup::Hit(path) => {
+                // SAFETY: the file at `path` was written by `Cache::store` from
+                // `Component::serialize` of this engine, in a directory only this user can
+                // write, and verified against its key and checksum; wasmtime re-checks that
+                // the engine settings match. Entries are replaced by rename, never rewritten in
+                // place, so the mapping stays valid.
+                match unsafe { Component::deserialize_file(&self.engine, &path) } {
                     Ok(component) => return Ok((component, CodeSource::Cached)),
                     Err(e) => self.note(format!("rebuilding cached code for `{label}`: {e}")),
                 }
