@@ -5,7 +5,7 @@
 // It renders exactly what examples/web-app-python renders for the same params; the tests
 // compare the two.
 
-import log from "kiln:prototype/log@0.1.0";
+import log from "kiln:prototype/log@0.2.0";
 
 // The params, in the order `--help` lists them. Types are the WIT `param-type` cases.
 const PARAMS = [

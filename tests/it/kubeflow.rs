@@ -173,7 +173,7 @@ fn yaml(objects: &[Value]) -> String {
 }
 
 fn with_components(namespace: &str, components: Vec<ComponentView>) -> Environment {
-    Environment { components, ..Environment::preview(namespace) }
+    Environment { components: components.into(), ..Environment::preview(namespace) }
 }
 
 fn nfs_view(disks: &[&str]) -> ComponentView {

@@ -255,7 +255,7 @@ fn the_examples_import_only_what_kiln_provides() {
         let json: serde_json::Value = serde_json::from_str(&json).unwrap();
         let imports: Vec<&str> =
             json["imports"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()).collect();
-        assert!(imports.contains(&"kiln:prototype/log@0.1.0"), "{lang}: {imports:?}");
+        assert!(imports.contains(&"kiln:prototype/log@0.2.0"), "{lang}: {imports:?}");
         for import in &imports {
             assert!(
                 !import.starts_with("wasi:http/") && !import.starts_with("wasi:sockets/"),
@@ -302,11 +302,11 @@ fn importing(name: &str, exports: &str) -> Vec<u8> {
 #[test]
 fn a_function_kiln_does_not_define_is_refused_naming_the_import() {
     // Kiln's own interface, with a function this version of Kiln does not have.
-    let wasm = importing("kiln:prototype/log@0.1.0", r#"(export "steal" (func))"#);
+    let wasm = importing("kiln:prototype/log@0.2.0", r#"(export "steal" (func))"#);
     match engine().load("importer", &wasm) {
         Err(err @ Error::DeniedImport { .. }) => {
             let message = err.to_string();
-            assert!(message.contains("imports `kiln:prototype/log@0.1.0`"), "{message}");
+            assert!(message.contains("imports `kiln:prototype/log@0.2.0`"), "{message}");
             assert!(message.contains("steal"), "says what is missing: {message}");
         }
         Err(other) => panic!("expected a denied import, got {other}"),

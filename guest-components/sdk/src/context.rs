@@ -29,14 +29,29 @@ impl Context {
         Ok(namespace)
     }
 
-    /// The resolved params of another component of the app, by component name.
-    pub fn component(&self, name: &str) -> Option<(&str, Params)> {
-        self.env
-            .components
-            .iter()
-            .find(|c| c.name == name)
-            .map(|c| (c.prototype.as_str(), Params(c.params.clone())))
+    /// The app's components (this one included), sorted by name, with their params resolved
+    /// for the environment. Asked of the host on each call, so call it once per render.
+    pub fn components(&self) -> Vec<ComponentView> {
+        crate::bindings::kiln::prototype::app::components()
+            .into_iter()
+            .map(|c| ComponentView {
+                name: c.name,
+                prototype: c.prototype,
+                params: Params(c.params),
+            })
+            .collect()
     }
+}
+
+/// Another component of the same app, as the environment sees it.
+#[derive(Debug, Clone)]
+pub struct ComponentView {
+    /// The component's name.
+    pub name: String,
+    /// The name of the prototype it instantiates, e.g. `nfs`.
+    pub prototype: String,
+    /// Its params, resolved for the environment.
+    pub params: Params,
 }
 
 /// Typed access to params. Getters for params with a default never fail on absence, since the

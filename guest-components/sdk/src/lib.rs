@@ -32,7 +32,7 @@ mod info;
 pub mod log;
 pub mod validate;
 
-pub use context::{Context, Params};
+pub use context::{ComponentView, Context, Params};
 pub use info::{Info, Param};
 /// Kubernetes API types (k8s-openapi), so prototypes need no other dependency to build objects.
 pub use k8s_openapi as k8s;
@@ -51,7 +51,7 @@ pub mod bindings {
 }
 
 pub use bindings::kiln::prototype::types::{
-    ComponentView, Environment, GroupKind, ParamType, ParamValue, Permissions,
+    Environment, GroupKind, ParamType, ParamValue, Permissions,
 };
 
 /// One rendered Kubernetes object.

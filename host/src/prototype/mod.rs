@@ -207,8 +207,9 @@ pub struct Environment {
     pub kubernetes_version: String,
     /// Labels for every object.
     pub labels: BTreeMap<String, String>,
-    /// The app's components, sorted by name.
-    pub components: Vec<ComponentView>,
+    /// The app's components, sorted by name: shared by every render of the app, and copied
+    /// into a guest only when it asks (`app.components`).
+    pub components: std::sync::Arc<[ComponentView]>,
 }
 
 /// The Kubernetes version environments target unless they say otherwise.
@@ -223,7 +224,7 @@ impl Environment {
             server: None,
             kubernetes_version: DEFAULT_KUBERNETES_VERSION.into(),
             labels: BTreeMap::new(),
-            components: Vec::new(),
+            components: Default::default(),
         }
     }
 }

@@ -111,11 +111,11 @@ pub fn environment_to_wit(env: &Environment) -> wit::Environment {
         server: env.server.clone(),
         kubernetes_version: env.kubernetes_version.clone(),
         labels: env.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        components: env.components.iter().map(component_to_wit).collect(),
     }
 }
 
-fn component_to_wit(c: &ComponentView) -> wit::ComponentView {
+/// A component of the app as the guest sees it (`app.components`).
+pub fn component_to_wit(c: &ComponentView) -> wit::ComponentView {
     wit::ComponentView {
         name: c.name.clone(),
         prototype: c.prototype.clone(),

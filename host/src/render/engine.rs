@@ -156,8 +156,9 @@ impl Engine {
                 Some(name) => denied(
                     name,
                     format!(
-                        "Kiln provides kiln:prototype/log@{WIT_VERSION} and WASI 0.2, and no \
-                         matching definition of this one ({message})"
+                        "Kiln provides kiln:prototype/log@{WIT_VERSION}, \
+                         kiln:prototype/app@{WIT_VERSION} and WASI 0.2, and no matching \
+                         definition of this one ({message})"
                     ),
                 ),
                 None => Error::NotAPrototype { prototype: label.into(), message },
@@ -238,7 +239,7 @@ impl Prototype {
         &self.digest
     }
 
-    /// The names of the component's imports (`wasi:cli/stdout@0.2.6`, `kiln:prototype/log@0.1.0`
+    /// The names of the component's imports (`wasi:cli/stdout@0.2.6`, `kiln:prototype/log@0.2.0`
     /// ...), every one of which Kiln provides.
     pub fn imports(&self) -> &[String] {
         &self.imports
@@ -285,6 +286,7 @@ impl Prototype {
     ) -> Result<Rendered, Error> {
         let params = prototype::resolve(info, params)?;
         let (mut store, instance) = self.instantiate(limits)?;
+        store.data_mut().components = env.components.clone();
         let generate = instance
             .get_typed_func::<GenerateParams<'_>, (GenerateResult,)>(&mut store, "generate")
             .map_err(|e| self.not_a_prototype(e))?;
@@ -414,7 +416,7 @@ type GenerateParams<'a> = (
 type GenerateResult = Result<String, bindings::kiln::prototype::types::RenderError>;
 
 /// The version of the `kiln:prototype` WIT package this host implements.
-const WIT_VERSION: &str = "0.1.0";
+const WIT_VERSION: &str = "0.2.0";
 
 /// How often the engine's epoch advances: the resolution of the `time-ms` limit.
 const TICK: std::time::Duration = std::time::Duration::from_millis(10);

@@ -11,8 +11,9 @@ use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
 
-use super::bindings::kiln::prototype::{log, types::Level};
+use super::bindings::kiln::prototype::{app, log, types::Level};
 use super::limits::{Limit, Limits};
+use crate::prototype::ComponentView;
 
 /// The instant every prototype sees as "now": 2000-01-01T00:00:00Z. Fixed so renders are
 /// reproducible; prototypes that need a time must take it as a param.
@@ -41,7 +42,7 @@ pub fn import_denied(name: &str) -> Option<&'static str> {
     } else if name.starts_with("wasi:sockets/") || name.starts_with("wasi:http/") {
         Some("prototypes run without network access")
     } else {
-        Some("prototypes may import only kiln:prototype/log and sandboxed WASI")
+        Some("prototypes may import only kiln:prototype/log, kiln:prototype/app and sandboxed WASI")
     }
 }
 
@@ -82,6 +83,8 @@ pub struct Host {
     stdio_limit: usize,
     pub(super) stdout: MemoryOutputPipe,
     pub(super) stderr: MemoryOutputPipe,
+    /// What `app.components` answers: the app's components during `generate`, none otherwise.
+    pub(super) components: std::sync::Arc<[ComponentView]>,
 }
 
 impl Host {
@@ -111,6 +114,7 @@ impl Host {
             stdio_limit: stdio,
             stdout,
             stderr,
+            components: Default::default(),
         }
     }
 
@@ -173,6 +177,12 @@ impl log::Host for Host {
             Level::Error => LogLevel::Error,
         };
         self.logs.push(LogLine { level, message });
+    }
+}
+
+impl app::Host for Host {
+    fn components(&mut self) -> Vec<super::bindings::kiln::prototype::types::ComponentView> {
+        self.components.iter().map(super::bindings::component_to_wit).collect()
     }
 }
 

@@ -122,8 +122,8 @@ kiln_sdk::prototype!(Core);
 /// ones are skipped too, since their component fails to render.
 fn nfs_component_disks(ctx: &Context, namespace: &str) -> Result<Vec<String>, Error> {
     let mut disks: Vec<String> = Vec::new();
-    for view in ctx.env.components.iter().filter(|c| c.prototype == NFS_PROTOTYPE) {
-        let Some((_, params)) = ctx.component(&view.name) else { continue };
+    for view in ctx.components().into_iter().filter(|c| c.prototype == NFS_PROTOTYPE) {
+        let params = &view.params;
         let theirs = params.opt_strings("disks")?.unwrap_or_default();
         if check_disks("disks", &theirs).is_err() {
             // That component rejects them itself, naming its param; failing here would blame
