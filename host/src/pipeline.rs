@@ -238,18 +238,18 @@ pub fn render(
             })
             .collect(),
     };
+    let selected: Vec<&Resolved> =
+        components.iter().filter(|c| selection.is_empty() || selection.contains(&c.name)).collect();
+    let outputs = generate_all(&selected, &env, prototypes.limits());
     let mut rendered = Vec::new();
     let mut logs = Vec::new();
     let mut grants = BTreeMap::new();
     let mut rendered_components = Vec::new();
-    for c in components.iter().filter(|c| selection.is_empty() || selection.contains(&c.name)) {
-        let params = app::param_values(&c.params);
-        rendered_components.push((c.name.clone(), c.loaded.info.clone(), params.clone()));
-        let result = c
-            .loaded
-            .prototype
-            .generate(&c.loaded.info, &c.name, &params, &env, prototypes.limits())
-            .map_err(|error| Error::Render { component: c.name.clone(), error })?;
+    // In component order, so the first error and the logs are the same however the work was
+    // spread over threads.
+    for (c, output) in selected.into_iter().zip(outputs) {
+        let (params, result) = output;
+        let result = result.map_err(|error| Error::Render { component: c.name.clone(), error })?;
         logs.push((c.name.clone(), result.logs));
         if let Some(grant) = &c.loaded.grant {
             grants.insert(c.name.clone(), grant.clone());
@@ -257,6 +257,7 @@ pub fn render(
         let mut objects = result.objects;
         annotate_provenance(&mut objects, c.loaded.prototype.digest(), &params);
         rendered.push(ComponentObjects { component: c.name.clone(), objects });
+        rendered_components.push((c.name.clone(), c.loaded.info.clone(), params));
     }
     let ctx = manifest::Context {
         app: app.name(),
@@ -276,6 +277,46 @@ pub fn render(
         kubernetes_version: env.kubernetes_version.clone(),
         components: rendered_components,
     })
+}
+
+/// Render `components` for `env`, on up to one thread per core: components are independent
+/// (each render gets a fresh instance), so only the order of the results matters, and it is
+/// the order of `components`.
+fn generate_all(
+    components: &[&Resolved],
+    env: &Environment,
+    limits: &Limits,
+) -> Vec<(crate::prototype::Params, Result<render::Rendered, render::Error>)> {
+    let generate = |c: &Resolved| {
+        let params = app::param_values(&c.params);
+        let result = c.loaded.prototype.generate(&c.loaded.info, &c.name, &params, env, limits);
+        (params, result)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(components.len());
+    if threads <= 1 {
+        return components.iter().map(|c| generate(c)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<_> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(c) = components.get(i) else { break done };
+                        done.push((i, generate(c)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Annotation with the digest of the prototype that rendered an object.

@@ -134,6 +134,19 @@ impl Engine {
             if let Some(reason) = import_denied(&name) {
                 return Err(denied(&name, reason.into()));
             }
+            if let Some((_, version)) =
+                name.strip_prefix("kiln:prototype/").and_then(|rest| rest.split_once('@'))
+                && version != WIT_VERSION
+            {
+                return Err(Error::NotAPrototype {
+                    prototype: label.into(),
+                    message: format!(
+                        "it was built for kiln:prototype@{version}, and this Kiln implements \
+                         kiln:prototype@{WIT_VERSION}; rebuild it against this Kiln's \
+                         wit/prototype.wit, or `kiln pkg update` the package it came from"
+                    ),
+                });
+            }
         }
         let (component, source) = self.component(label, wasm, sha256)?;
         // Imported types name the world's types (`prototype-info`); they grant nothing.
