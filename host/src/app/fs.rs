@@ -68,6 +68,29 @@ impl AppDir {
         self.dir.read(path).map_err(|e| self.err("read", path, e))
     }
 
+    /// Read a binary file of at most `limit` bytes: its size is checked before anything is read
+    /// (and again while reading, in case it grows), so a huge or sparse file costs nothing.
+    /// `Ok(Err(size))` when it is larger, `size` being at least what it was found to hold.
+    pub fn read_bytes_at_most(
+        &self,
+        path: impl AsRef<Path>,
+        limit: u64,
+    ) -> Result<Result<Vec<u8>, u64>, FsError> {
+        use std::io::Read;
+        let path = path.as_ref();
+        let file = self.dir.open(path).map_err(|e| self.err("read", path, e))?;
+        let size = file.metadata().map_err(|e| self.err("read", path, e))?.len();
+        if size > limit {
+            return Ok(Err(size));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| self.err("read", path, e))?;
+        if bytes.len() as u64 > limit {
+            return Ok(Err(bytes.len() as u64));
+        }
+        Ok(Ok(bytes))
+    }
+
     /// The names of the files in directory `dir` ending in `.{ext}`, without it, sorted.
     /// A missing directory has none.
     pub fn list(&self, dir: impl AsRef<Path>, ext: &str) -> Result<Vec<String>, FsError> {

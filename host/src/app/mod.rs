@@ -113,6 +113,18 @@ pub enum AppError {
         /// The components (or packages) that use it.
         users: Vec<String>,
     },
+    /// A file larger than Kiln reads for what it is.
+    #[error("{path} is {size} bytes, more than the {limit} bytes {what} may have")]
+    TooLarge {
+        /// The file, relative to the app.
+        path: String,
+        /// Its size, or at least what it was found to hold.
+        size: u64,
+        /// The most Kiln reads.
+        limit: u64,
+        /// What the file is, e.g. `a prototype`.
+        what: &'static str,
+    },
     /// A param value that cannot be stored or typed.
     #[error("{0}")]
     Param(String),
@@ -139,6 +151,16 @@ impl AppError {
             AppError::Tampered { .. } => Some(
                 "`kiln pkg verify` lists every changed file; reinstall the package with \
                  `kiln pkg install REGISTRY/PACKAGE --force`"
+                    .into(),
+            ),
+            AppError::TooLarge { path, .. } if path.starts_with("vendor/") => Some(
+                "it was changed after install; reinstall the package with \
+                 `kiln pkg install REGISTRY/PACKAGE --force`"
+                    .into(),
+            ),
+            AppError::TooLarge { .. } => Some(
+                "check that the component names the right file; a prototype built in release \
+                 mode without debug info is far smaller"
                     .into(),
             ),
             AppError::InUse { what: "package", .. } => {
@@ -335,6 +357,18 @@ impl App {
     /// Environment names, sorted.
     pub fn environments(&self) -> Result<Vec<String>, AppError> {
         Ok(self.dir.list("environments", "toml")?)
+    }
+
+    /// The wasm of a prototype that is a file of the app (`PrototypeRef::File`), refused
+    /// without reading it when it is larger than a registry's prototypes may be.
+    pub fn read_prototype_file(&self, path: &str) -> Result<Vec<u8>, AppError> {
+        let limit = crate::registry::MAX_WASM_BYTES;
+        self.dir.read_bytes_at_most(path, limit)?.map_err(|size| AppError::TooLarge {
+            path: path.into(),
+            size,
+            limit,
+            what: "a prototype",
+        })
     }
 
     /// Component names, sorted.

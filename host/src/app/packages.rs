@@ -228,7 +228,16 @@ impl App {
             location: LOCK_FILE.into(),
             message: format!("package `{}` has no digest for {file}", package.reference()),
         })?;
-        let bytes = self.dir.read_bytes(&path)?;
+        // A tampered file may be huge: refuse it unread, at the limits of a registry.
+        let (limit, what) = if file == MANIFEST_FILE {
+            (registry::MAX_TEXT_BYTES, "a package manifest")
+        } else {
+            (registry::MAX_WASM_BYTES, "a prototype")
+        };
+        let bytes = self
+            .dir
+            .read_bytes_at_most(&path, limit)?
+            .map_err(|size| AppError::TooLarge { path: path.clone(), size, limit, what })?;
         let found = registry::digest(&bytes);
         if found != expected {
             return Err(AppError::Tampered { path, expected, found });
