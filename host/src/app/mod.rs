@@ -5,7 +5,7 @@
 mod files;
 mod fs;
 pub mod kubeconfig;
-mod packages;
+pub(crate) mod packages;
 mod params;
 mod registries;
 
@@ -480,14 +480,7 @@ impl App {
 
     fn edit_app_file(&self, default_env: Option<&str>) -> Result<String, AppError> {
         let text = self.dir.read(APP_FILE)?.unwrap_or_default();
-        let mut doc = files::edit(APP_FILE, &text)?;
-        match default_env {
-            Some(env) => doc["defaultEnvironment"] = toml_edit::value(env),
-            None => {
-                doc.remove("defaultEnvironment");
-            }
-        }
-        Ok(doc.to_string())
+        with_default_environment(&text, default_env)
     }
 
     /// Add component `name` instantiating `prototype` with `params`.
@@ -560,19 +553,9 @@ impl App {
     ) -> Result<(), AppError> {
         let (path, keys) = self.param_location(target)?;
         let text = self.dir.read(&path)?.unwrap_or_default();
-        let mut doc = files::edit(&path, &text)?;
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let table = files::table_mut(&mut doc, &keys);
-        let new = toml_value(key, value)?;
-        match table.get_mut(key).and_then(|item| item.as_value_mut()) {
-            Some(old) => {
-                let decor = old.decor().clone();
-                *old = new;
-                *old.decor_mut() = decor;
-            }
-            None => table[key] = toml_edit::value(new),
-        }
-        self.dir.write(&path, doc.to_string().as_bytes())?;
+        let text = set_param_in(&path, &text, &keys, key, value)?;
+        self.dir.write(&path, text.as_bytes())?;
         Ok(())
     }
 
@@ -580,18 +563,67 @@ impl App {
     pub fn unset_param(&self, target: ParamTarget, key: &str) -> Result<bool, AppError> {
         let (path, keys) = self.param_location(target)?;
         let text = self.dir.read(&path)?.unwrap_or_default();
-        let mut doc = files::edit(&path, &text)?;
-        let mut item: Option<&mut toml_edit::Item> = Some(doc.as_item_mut());
-        for k in &keys {
-            item = item.and_then(|i| i.get_mut(k.as_str()));
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        match unset_param_in(&path, &text, &keys, key)? {
+            Some(text) => {
+                self.dir.write(&path, text.as_bytes())?;
+                Ok(true)
+            }
+            None => Ok(false),
         }
-        let removed =
-            item.and_then(|i| i.as_table_like_mut()).and_then(|t| t.remove(key)).is_some();
-        if removed {
-            self.dir.write(&path, doc.to_string().as_bytes())?;
-        }
-        Ok(removed)
     }
+}
+
+/// `text` (the file `path`) with param `key` set to `value` in the table at `keys`, keeping
+/// comments and order.
+pub(crate) fn set_param_in(
+    path: &str,
+    text: &str,
+    keys: &[&str],
+    key: &str,
+    value: &ParamValue,
+) -> Result<String, AppError> {
+    let mut doc = files::edit(path, text)?;
+    let table = files::table_mut(&mut doc, keys);
+    let new = toml_value(key, value)?;
+    match table.get_mut(key).and_then(|item| item.as_value_mut()) {
+        Some(old) => {
+            let decor = old.decor().clone();
+            *old = new;
+            *old.decor_mut() = decor;
+        }
+        None => table[key] = toml_edit::value(new),
+    }
+    Ok(doc.to_string())
+}
+
+/// `text` (the file `path`) without param `key` in the table at `keys`; `None` if it is not
+/// set there.
+pub(crate) fn unset_param_in(
+    path: &str,
+    text: &str,
+    keys: &[&str],
+    key: &str,
+) -> Result<Option<String>, AppError> {
+    let mut doc = files::edit(path, text)?;
+    let mut item: Option<&mut toml_edit::Item> = Some(doc.as_item_mut());
+    for k in keys {
+        item = item.and_then(|i| i.get_mut(k));
+    }
+    let removed = item.and_then(|i| i.as_table_like_mut()).and_then(|t| t.remove(key)).is_some();
+    Ok(removed.then(|| doc.to_string()))
+}
+
+/// `kiln.toml`'s `text` with `defaultEnvironment` set to `env` (removed for `None`).
+pub(crate) fn with_default_environment(text: &str, env: Option<&str>) -> Result<String, AppError> {
+    let mut doc = files::edit(APP_FILE, text)?;
+    match env {
+        Some(env) => doc["defaultEnvironment"] = toml_edit::value(env),
+        None => {
+            doc.remove("defaultEnvironment");
+        }
+    }
+    Ok(doc.to_string())
 }
 
 fn toml_value(key: &str, value: &ParamValue) -> Result<toml_edit::Value, AppError> {

@@ -387,29 +387,35 @@ impl Prototype {
     /// The string was copied whole, but it is one string in the guest's memory, so its size is
     /// bounded by the `memory` limit.
     fn check_output(&self, json: &str, limits: &Limits) -> Result<Vec<serde_json::Value>, Error> {
-        let limit =
-            |limit| Error::Limit { prototype: self.label.clone(), limit, value: limits.get(limit) };
-        if json.len() as u64 > limits.get(Limit::OutputBytes) {
-            return Err(limit(Limit::OutputBytes));
-        }
-        let invalid = |index, message: String| Error::InvalidObject {
-            prototype: self.label.clone(),
-            index,
-            message,
-        };
-        let values: Vec<serde_json::Value> = match serde_json::from_str(json) {
-            Ok(serde_json::Value::Array(values)) => values,
-            Ok(_) => return Err(invalid(0, "the output is not a JSON array".into())),
-            Err(e) => return Err(invalid(0, format!("the output is not JSON: {e}"))),
-        };
-        if values.len() as u64 > limits.get(Limit::Objects) {
-            return Err(limit(Limit::Objects));
-        }
-        for (i, value) in values.iter().enumerate() {
-            check_object(value).map_err(|m| invalid(i + 1, m))?;
-        }
-        Ok(values)
+        parse_output(&self.label, json, limits)
     }
+}
+
+/// The objects in `json`, the output of prototype `label`, within the `output-bytes` and
+/// `objects` limits; each one at least has `apiVersion`, `kind` and `metadata`.
+pub(crate) fn parse_output(
+    label: &str,
+    json: &str,
+    limits: &Limits,
+) -> Result<Vec<serde_json::Value>, Error> {
+    let limit = |limit| Error::Limit { prototype: label.into(), limit, value: limits.get(limit) };
+    if json.len() as u64 > limits.get(Limit::OutputBytes) {
+        return Err(limit(Limit::OutputBytes));
+    }
+    let invalid =
+        |index, message: String| Error::InvalidObject { prototype: label.into(), index, message };
+    let values: Vec<serde_json::Value> = match serde_json::from_str(json) {
+        Ok(serde_json::Value::Array(values)) => values,
+        Ok(_) => return Err(invalid(0, "the output is not a JSON array".into())),
+        Err(e) => return Err(invalid(0, format!("the output is not JSON: {e}"))),
+    };
+    if values.len() as u64 > limits.get(Limit::Objects) {
+        return Err(limit(Limit::Objects));
+    }
+    for (i, value) in values.iter().enumerate() {
+        check_object(value).map_err(|m| invalid(i + 1, m))?;
+    }
+    Ok(values)
 }
 
 /// The arguments of `generate`, as lowered into the guest.
