@@ -312,6 +312,19 @@ mod tests {
     }
 
     #[test]
+    fn reading_at_most_refuses_larger_files_by_their_size() {
+        let (dir, app) = app();
+        app.write("ten.wasm", b"0123456789").unwrap();
+        assert_eq!(app.read_bytes_at_most("ten.wasm", 10).unwrap().unwrap(), b"0123456789");
+        assert_eq!(app.read_bytes_at_most("ten.wasm", 9).unwrap(), Err(10));
+        // Sparse: a terabyte that reading would need a terabyte of memory for.
+        let file = std::fs::File::create(dir.path().join("huge.wasm")).unwrap();
+        file.set_len(1 << 40).unwrap();
+        assert_eq!(app.read_bytes_at_most("huge.wasm", 128 << 20).unwrap(), Err(1 << 40));
+        assert!(app.read_bytes_at_most("missing.wasm", 10).is_err());
+    }
+
+    #[test]
     fn no_path_escapes_the_app() {
         let outer = tempfile::tempdir().unwrap();
         std::fs::create_dir(outer.path().join("app")).unwrap();
