@@ -7,6 +7,8 @@
 pub mod app;
 pub mod cli;
 pub mod cluster;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod manifest;
 pub mod names;
 pub mod pipeline;

@@ -108,9 +108,7 @@ impl<'a> Prototypes<'a> {
                     let (wasm, granted) = self.app.read_prototype(&installed)?;
                     (wasm, Some(Grant { package: installed.package_reference(), granted }))
                 }
-                PrototypeRef::File(path) => {
-                    (self.app.dir().read_bytes(&path).map_err(AppError::from)?, None)
-                }
+                PrototypeRef::File(path) => (self.app.read_prototype_file(&path)?, None),
             };
             let render_err = |error| match component {
                 Some(c) => Error::Render { component: c.into(), error },

@@ -355,6 +355,49 @@ fn prototype_files_cannot_escape_the_app() {
     assert!(stderr.contains("is outside the app"), "{stderr}");
 }
 
+/// A prototype `.wasm` is refused unread when it is larger than a registry may serve (128 MiB),
+/// whether it is a file of the app or a tampered vendored one: the files here are sparse and
+/// far larger than memory, so reading one before checking would exhaust it.
+#[test]
+fn an_oversized_prototype_file_is_refused_before_it_is_read() {
+    const HUGE: u64 = 64 << 30;
+    let s = seed_app();
+    let sparse = |path: std::path::PathBuf| {
+        std::fs::File::options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .unwrap()
+            .set_len(HUGE)
+            .unwrap()
+    };
+    let component = s.app(APP).join("components/serveInception.toml");
+    let original = std::fs::read_to_string(&component).unwrap();
+    sparse(s.app(APP).join("huge.wasm"));
+    std::fs::write(&component, original.replace("kubeflow/tf-serving/tf-serving", "huge.wasm"))
+        .unwrap();
+    let stderr = s.fails(APP, &["show", "cloud"]);
+    assert!(
+        stderr.contains(&format!(
+            "huge.wasm is {HUGE} bytes, more than the 134217728 bytes a prototype may have"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: check that the component names the right file"), "{stderr}");
+
+    std::fs::write(&component, &original).unwrap();
+    sparse(s.app(APP).join("vendor/kubeflow/tf-serving/tf-serving.wasm"));
+    let stderr = s.fails(APP, &["show", "cloud"]);
+    assert!(
+        stderr.contains(&format!(
+            "vendor/kubeflow/tf-serving/tf-serving.wasm is {HUGE} bytes, more than the 134217728 bytes"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: it was changed after install; reinstall"), "{stderr}");
+}
+
 #[test]
 fn a_local_prototype_file_inside_the_app_works() {
     let s = seed_app();

@@ -19,6 +19,9 @@ use crate::common::{Scratch, text};
 enum Fault {
     /// Answer the first request with this status (503 or 429) and close.
     Status(u16),
+    /// Answer 429 asking to retry after this many seconds, as kube-apiserver's priority and
+    /// fairness does: a `Retry-After` header and `details.retryAfterSeconds` in the Status.
+    Throttle(u32),
     /// Close the connection at once, answering nothing.
     Drop,
     /// Wait this many milliseconds, then forward.
@@ -92,7 +95,8 @@ impl Drop for Proxy {
 
 fn handle(conn: TcpStream, fault: Option<Fault>, upstream: u16) {
     match fault {
-        Some(Fault::Status(code)) => answer(conn, code),
+        Some(Fault::Status(code)) => answer(conn, code, None),
+        Some(Fault::Throttle(seconds)) => answer(conn, 429, Some(seconds)),
         Some(Fault::Drop) => drop(conn),
         Some(Fault::Delay(ms)) => {
             thread::sleep(Duration::from_millis(ms));
@@ -102,8 +106,9 @@ fn handle(conn: TcpStream, fault: Option<Fault>, upstream: u16) {
     }
 }
 
-/// Read one request (head and a Content-Length body), answer `code` with a Status, and close.
-fn answer(mut conn: TcpStream, code: u16) {
+/// Read one request (head and a Content-Length body), answer `code` with a Status (asking to
+/// retry after `retry_after` seconds, if given), and close.
+fn answer(mut conn: TcpStream, code: u16, retry_after: Option<u32>) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -135,11 +140,18 @@ fn answer(mut conn: TcpStream, code: u16) {
         429 => ("TooManyRequests", "Too Many Requests"),
         _ => ("ServiceUnavailable", "Service Unavailable"),
     };
+    let (details, header) = match retry_after {
+        Some(seconds) => (
+            format!(r#","details":{{"retryAfterSeconds":{seconds}}}"#),
+            format!("Retry-After: {seconds}\r\n"),
+        ),
+        None => (String::new(), String::new()),
+    };
     let body = format!(
-        r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"injected","reason":"{reason}","code":{code}}}"#
+        r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"injected","reason":"{reason}","code":{code}{details}}}"#
     );
     let response = format!(
-        "HTTP/1.1 {code} {phrase}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {code} {phrase}\r\nContent-Type: application/json\r\n{header}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let _ = conn.write_all(response.as_bytes());
@@ -312,6 +324,21 @@ fn apply_retries_503s() {
 #[test]
 fn apply_retries_429s() {
     survives("429", Fault::Status(429), 3);
+}
+
+/// Throttled twice with `Retry-After: 2`, Kiln waits the 2 s the server asks for each time
+/// instead of its own backoff (0.1 s, then 0.2 s), then succeeds.
+#[test]
+fn apply_waits_as_long_as_a_429_asks() {
+    let f = Faulty::new("throttle");
+    f.fault(Fault::Throttle(2), 2);
+    let (ok, _, stderr, secs) = f.apply();
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("applied `default`: 2 created"), "{stderr}");
+    assert_eq!(f.proxy.shared.budget.load(Ordering::SeqCst), 0, "both 429s were answered");
+    assert!(secs >= 4.0, "waited {secs:.2} s for two `Retry-After: 2`");
+    f.assert_applied();
+    f.cleanup();
 }
 
 #[test]

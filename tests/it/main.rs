@@ -6,6 +6,7 @@ mod cache;
 mod cli;
 mod cluster;
 mod common;
+mod crash;
 mod faults;
 mod kubeflow;
 mod languages;

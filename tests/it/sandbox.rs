@@ -195,3 +195,21 @@ fn an_oversized_description_is_refused() {
         other => panic!("expected a refused description, got {other:?}"),
     }
 }
+
+/// A 100 MiB description is refused while it is still in the guest: the host stops at its
+/// copy budget instead of copying 100 MiB and then measuring it.
+#[test]
+fn a_huge_description_is_refused_before_the_host_copies_it() {
+    let wasm = crate::common::fs_read(kiln_guest_artifacts::HUGE_INFO);
+    let mut prototype = engine().load("huge-info", &wasm).unwrap();
+    match prototype.describe(&Limits::default()) {
+        Err(err @ Error::BadInfo { .. }) => {
+            assert_eq!(
+                err.to_string(),
+                "prototype `huge-info` describes itself incorrectly: it handed the host more than \
+                 16777216 bytes at once, and a description may hold at most 1048576 bytes"
+            );
+        }
+        other => panic!("expected a refused description, got {other:?}"),
+    }
+}

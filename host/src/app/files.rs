@@ -160,13 +160,31 @@ fn to_json(value: &Value) -> Result<serde_json::Value, String> {
     })
 }
 
+/// How deeply arrays and tables written to an app file may nest: the TOML reader refuses more
+/// than 80 levels, and a file Kiln writes must read back.
+const MAX_DEPTH: usize = 64;
+
 /// Convert JSON to a TOML value for writing. TOML has no null.
 pub fn from_json(value: &serde_json::Value) -> Result<Value, String> {
+    from_json_at(value, 0)
+}
+
+fn from_json_at(value: &serde_json::Value, depth: usize) -> Result<Value, String> {
+    if (value.is_array() || value.is_object()) && depth == MAX_DEPTH {
+        return Err(format!(
+            "it nests arrays and objects more than {MAX_DEPTH} deep, which a TOML file cannot"
+        ));
+    }
+    let from_json = |v| from_json_at(v, depth + 1);
     Ok(match value {
         serde_json::Value::Null => return Err("TOML cannot hold `null`".into()),
         serde_json::Value::Bool(b) => (*b).into(),
         serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
             (Some(i), _) => i.into(),
+            // Written as a float it would read back as another number.
+            (None, _) if n.is_u64() => {
+                return Err(format!("{n} is larger than TOML's largest integer, {}", i64::MAX));
+            }
             (None, Some(f)) => f.into(),
             _ => return Err(format!("{n} does not fit a TOML number")),
         },
@@ -376,5 +394,37 @@ disks = ["pd1", "pd2"]
         let json = serde_json::json!({"a": [1, 2.5, "x", true], "b": {"c": "d"}});
         assert_eq!(to_json(&from_json(&json).unwrap()).unwrap(), json);
         assert!(from_json(&serde_json::Value::Null).is_err());
+    }
+
+    /// Found by fuzzing (`fuzz/fuzz_targets/params.rs`): `param set` wrote an object param
+    /// nested 81 to 128 levels deep (JSON allows 128), which TOML's reader refuses, so the
+    /// component file no longer loaded.
+    #[test]
+    fn values_too_deep_to_read_back_are_refused() {
+        let nested = |depth: usize| -> serde_json::Value {
+            serde_json::from_str(&format!("{}{}", "[".repeat(depth), "]".repeat(depth))).unwrap()
+        };
+        let err = from_json(&nested(100)).unwrap_err();
+        assert_eq!(err, "it nests arrays and objects more than 64 deep, which a TOML file cannot");
+        let deepest = nested(MAX_DEPTH);
+        let mut doc = DocumentMut::new();
+        doc["prototype"] = toml_edit::value("p");
+        table_mut(&mut doc, &["params"])["p"] = toml_edit::value(from_json(&deepest).unwrap());
+        let file = ComponentFile::parse("components/web.toml", &doc.to_string()).unwrap();
+        assert_eq!(file.params["p"].value, deepest);
+    }
+
+    /// Found by fuzzing (`fuzz/fuzz_targets/params.rs`): an integer past `i64::MAX` in an
+    /// object param was written as the float 1.8446744073709552e19, so `param set` silently
+    /// changed the value.
+    #[test]
+    fn integers_toml_cannot_hold_are_refused_not_rounded() {
+        let json = serde_json::json!({ "big": u64::MAX });
+        assert_eq!(
+            from_json(&json).unwrap_err(),
+            "18446744073709551615 is larger than TOML's largest integer, 9223372036854775807"
+        );
+        let fits = serde_json::json!([i64::MAX, i64::MIN, 1e300]);
+        assert_eq!(to_json(&from_json(&fits).unwrap()).unwrap(), fits);
     }
 }

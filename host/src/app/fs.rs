@@ -68,6 +68,29 @@ impl AppDir {
         self.dir.read(path).map_err(|e| self.err("read", path, e))
     }
 
+    /// Read a binary file of at most `limit` bytes: its size is checked before anything is read
+    /// (and again while reading, in case it grows), so a huge or sparse file costs nothing.
+    /// `Ok(Err(size))` when it is larger, `size` being at least what it was found to hold.
+    pub fn read_bytes_at_most(
+        &self,
+        path: impl AsRef<Path>,
+        limit: u64,
+    ) -> Result<Result<Vec<u8>, u64>, FsError> {
+        use std::io::Read;
+        let path = path.as_ref();
+        let file = self.dir.open(path).map_err(|e| self.err("read", path, e))?;
+        let size = file.metadata().map_err(|e| self.err("read", path, e))?.len();
+        if size > limit {
+            return Ok(Err(size));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| self.err("read", path, e))?;
+        if bytes.len() as u64 > limit {
+            return Ok(Err(bytes.len() as u64));
+        }
+        Ok(Ok(bytes))
+    }
+
     /// The names of the files in directory `dir` ending in `.{ext}`, without it, sorted.
     /// A missing directory has none.
     pub fn list(&self, dir: impl AsRef<Path>, ext: &str) -> Result<Vec<String>, FsError> {
@@ -286,6 +309,19 @@ mod tests {
         app.remove("components/web.toml").unwrap();
         assert_eq!(app.read("components/web.toml").unwrap(), None);
         assert_eq!(app.list("components", "toml").unwrap(), ["db"], "no temp files left");
+    }
+
+    #[test]
+    fn reading_at_most_refuses_larger_files_by_their_size() {
+        let (dir, app) = app();
+        app.write("ten.wasm", b"0123456789").unwrap();
+        assert_eq!(app.read_bytes_at_most("ten.wasm", 10).unwrap().unwrap(), b"0123456789");
+        assert_eq!(app.read_bytes_at_most("ten.wasm", 9).unwrap(), Err(10));
+        // Sparse: a terabyte that reading would need a terabyte of memory for.
+        let file = std::fs::File::create(dir.path().join("huge.wasm")).unwrap();
+        file.set_len(1 << 40).unwrap();
+        assert_eq!(app.read_bytes_at_most("huge.wasm", 128 << 20).unwrap(), Err(1 << 40));
+        assert!(app.read_bytes_at_most("missing.wasm", 10).is_err());
     }
 
     #[test]

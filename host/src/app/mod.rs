@@ -5,7 +5,7 @@
 mod files;
 mod fs;
 pub mod kubeconfig;
-mod packages;
+pub(crate) mod packages;
 mod params;
 mod registries;
 
@@ -113,6 +113,18 @@ pub enum AppError {
         /// The components (or packages) that use it.
         users: Vec<String>,
     },
+    /// A file larger than Kiln reads for what it is.
+    #[error("{path} is {size} bytes, more than the {limit} bytes {what} may have")]
+    TooLarge {
+        /// The file, relative to the app.
+        path: String,
+        /// Its size, or at least what it was found to hold.
+        size: u64,
+        /// The most Kiln reads.
+        limit: u64,
+        /// What the file is, e.g. `a prototype`.
+        what: &'static str,
+    },
     /// A param value that cannot be stored or typed.
     #[error("{0}")]
     Param(String),
@@ -139,6 +151,16 @@ impl AppError {
             AppError::Tampered { .. } => Some(
                 "`kiln pkg verify` lists every changed file; reinstall the package with \
                  `kiln pkg install REGISTRY/PACKAGE --force`"
+                    .into(),
+            ),
+            AppError::TooLarge { path, .. } if path.starts_with("vendor/") => Some(
+                "it was changed after install; reinstall the package with \
+                 `kiln pkg install REGISTRY/PACKAGE --force`"
+                    .into(),
+            ),
+            AppError::TooLarge { .. } => Some(
+                "check that the component names the right file; a prototype built in release \
+                 mode without debug info is far smaller"
                     .into(),
             ),
             AppError::InUse { what: "package", .. } => {
@@ -337,6 +359,18 @@ impl App {
         Ok(self.dir.list("environments", "toml")?)
     }
 
+    /// The wasm of a prototype that is a file of the app (`PrototypeRef::File`), refused
+    /// without reading it when it is larger than a registry's prototypes may be.
+    pub fn read_prototype_file(&self, path: &str) -> Result<Vec<u8>, AppError> {
+        let limit = crate::registry::MAX_WASM_BYTES;
+        self.dir.read_bytes_at_most(path, limit)?.map_err(|size| AppError::TooLarge {
+            path: path.into(),
+            size,
+            limit,
+            what: "a prototype",
+        })
+    }
+
     /// Component names, sorted.
     pub fn components(&self) -> Result<Vec<String>, AppError> {
         Ok(self.dir.list("components", "toml")?)
@@ -446,14 +480,7 @@ impl App {
 
     fn edit_app_file(&self, default_env: Option<&str>) -> Result<String, AppError> {
         let text = self.dir.read(APP_FILE)?.unwrap_or_default();
-        let mut doc = files::edit(APP_FILE, &text)?;
-        match default_env {
-            Some(env) => doc["defaultEnvironment"] = toml_edit::value(env),
-            None => {
-                doc.remove("defaultEnvironment");
-            }
-        }
-        Ok(doc.to_string())
+        with_default_environment(&text, default_env)
     }
 
     /// Add component `name` instantiating `prototype` with `params`.
@@ -526,19 +553,9 @@ impl App {
     ) -> Result<(), AppError> {
         let (path, keys) = self.param_location(target)?;
         let text = self.dir.read(&path)?.unwrap_or_default();
-        let mut doc = files::edit(&path, &text)?;
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let table = files::table_mut(&mut doc, &keys);
-        let new = toml_value(key, value)?;
-        match table.get_mut(key).and_then(|item| item.as_value_mut()) {
-            Some(old) => {
-                let decor = old.decor().clone();
-                *old = new;
-                *old.decor_mut() = decor;
-            }
-            None => table[key] = toml_edit::value(new),
-        }
-        self.dir.write(&path, doc.to_string().as_bytes())?;
+        let text = set_param_in(&path, &text, &keys, key, value)?;
+        self.dir.write(&path, text.as_bytes())?;
         Ok(())
     }
 
@@ -546,18 +563,67 @@ impl App {
     pub fn unset_param(&self, target: ParamTarget, key: &str) -> Result<bool, AppError> {
         let (path, keys) = self.param_location(target)?;
         let text = self.dir.read(&path)?.unwrap_or_default();
-        let mut doc = files::edit(&path, &text)?;
-        let mut item: Option<&mut toml_edit::Item> = Some(doc.as_item_mut());
-        for k in &keys {
-            item = item.and_then(|i| i.get_mut(k.as_str()));
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        match unset_param_in(&path, &text, &keys, key)? {
+            Some(text) => {
+                self.dir.write(&path, text.as_bytes())?;
+                Ok(true)
+            }
+            None => Ok(false),
         }
-        let removed =
-            item.and_then(|i| i.as_table_like_mut()).and_then(|t| t.remove(key)).is_some();
-        if removed {
-            self.dir.write(&path, doc.to_string().as_bytes())?;
-        }
-        Ok(removed)
     }
+}
+
+/// `text` (the file `path`) with param `key` set to `value` in the table at `keys`, keeping
+/// comments and order.
+pub(crate) fn set_param_in(
+    path: &str,
+    text: &str,
+    keys: &[&str],
+    key: &str,
+    value: &ParamValue,
+) -> Result<String, AppError> {
+    let mut doc = files::edit(path, text)?;
+    let table = files::table_mut(&mut doc, keys);
+    let new = toml_value(key, value)?;
+    match table.get_mut(key).and_then(|item| item.as_value_mut()) {
+        Some(old) => {
+            let decor = old.decor().clone();
+            *old = new;
+            *old.decor_mut() = decor;
+        }
+        None => table[key] = toml_edit::value(new),
+    }
+    Ok(doc.to_string())
+}
+
+/// `text` (the file `path`) without param `key` in the table at `keys`; `None` if it is not
+/// set there.
+pub(crate) fn unset_param_in(
+    path: &str,
+    text: &str,
+    keys: &[&str],
+    key: &str,
+) -> Result<Option<String>, AppError> {
+    let mut doc = files::edit(path, text)?;
+    let mut item: Option<&mut toml_edit::Item> = Some(doc.as_item_mut());
+    for k in keys {
+        item = item.and_then(|i| i.get_mut(k));
+    }
+    let removed = item.and_then(|i| i.as_table_like_mut()).and_then(|t| t.remove(key)).is_some();
+    Ok(removed.then(|| doc.to_string()))
+}
+
+/// `kiln.toml`'s `text` with `defaultEnvironment` set to `env` (removed for `None`).
+pub(crate) fn with_default_environment(text: &str, env: Option<&str>) -> Result<String, AppError> {
+    let mut doc = files::edit(APP_FILE, text)?;
+    match env {
+        Some(env) => doc["defaultEnvironment"] = toml_edit::value(env),
+        None => {
+            doc.remove("defaultEnvironment");
+        }
+    }
+    Ok(doc.to_string())
 }
 
 fn toml_value(key: &str, value: &ParamValue) -> Result<toml_edit::Value, AppError> {

@@ -117,41 +117,7 @@ impl App {
     /// The packages in `kiln.lock`, sorted by reference.
     pub fn installed_packages(&self) -> Result<Vec<InstalledPackage>, AppError> {
         let Some(text) = self.dir.read(LOCK_FILE)? else { return Ok(Vec::new()) };
-        let lock: LockFile = toml::from_str(&text).map_err(|e| AppError::Invalid {
-            location: LOCK_FILE.into(),
-            message: format!(
-                "{}; reinstall the packages or restore the file",
-                e.to_string().trim_end()
-            ),
-        })?;
-        if lock.version != LOCK_VERSION {
-            return Err(AppError::Invalid {
-                location: LOCK_FILE.into(),
-                message: format!(
-                    "lock file version {} is not {LOCK_VERSION}, the one this Kiln reads",
-                    lock.version
-                ),
-            });
-        }
-        let mut packages = lock.packages;
-        for p in &packages {
-            let bad = registry::check_package_name(&p.name)
-                .err()
-                .or_else(|| registry::check_package_name(&p.registry).err())
-                .or_else(|| {
-                    p.files
-                        .keys()
-                        .find(|f| {
-                            *f != MANIFEST_FILE && !p.prototypes.iter().any(|n| wasm_file(n) == **f)
-                        })
-                        .map(|f| format!("package `{}` lists an unexpected file `{f}`", p.name))
-                });
-            if let Some(message) = bad {
-                return Err(AppError::Invalid { location: LOCK_FILE.into(), message });
-            }
-        }
-        packages.sort_by_key(InstalledPackage::reference);
-        Ok(packages)
+        parse_lock(&text)
     }
 
     /// The installed package `reference` (`registry/package`, or an unambiguous `package`).
@@ -228,7 +194,16 @@ impl App {
             location: LOCK_FILE.into(),
             message: format!("package `{}` has no digest for {file}", package.reference()),
         })?;
-        let bytes = self.dir.read_bytes(&path)?;
+        // A tampered file may be huge: refuse it unread, at the limits of a registry.
+        let (limit, what) = if file == MANIFEST_FILE {
+            (registry::MAX_TEXT_BYTES, "a package manifest")
+        } else {
+            (registry::MAX_WASM_BYTES, "a prototype")
+        };
+        let bytes = self
+            .dir
+            .read_bytes_at_most(&path, limit)?
+            .map_err(|size| AppError::TooLarge { path: path.clone(), size, limit, what })?;
         let found = registry::digest(&bytes);
         if found != expected {
             return Err(AppError::Tampered { path, expected, found });
@@ -352,7 +327,48 @@ impl App {
     }
 }
 
-fn render_lock(mut packages: Vec<InstalledPackage>) -> String {
+/// Read `kiln.lock`: its packages, sorted by reference, each checked for names and files a
+/// package cannot have.
+pub(crate) fn parse_lock(text: &str) -> Result<Vec<InstalledPackage>, AppError> {
+    let lock: LockFile = toml::from_str(text).map_err(|e| AppError::Invalid {
+        location: LOCK_FILE.into(),
+        message: format!(
+            "{}; reinstall the packages or restore the file",
+            e.to_string().trim_end()
+        ),
+    })?;
+    if lock.version != LOCK_VERSION {
+        return Err(AppError::Invalid {
+            location: LOCK_FILE.into(),
+            message: format!(
+                "lock file version {} is not {LOCK_VERSION}, the one this Kiln reads",
+                lock.version
+            ),
+        });
+    }
+    let mut packages = lock.packages;
+    for p in &packages {
+        let bad = registry::check_package_name(&p.name)
+            .err()
+            .or_else(|| registry::check_package_name(&p.registry).err())
+            .or_else(|| {
+                p.files
+                    .keys()
+                    .find(|f| {
+                        *f != MANIFEST_FILE && !p.prototypes.iter().any(|n| wasm_file(n) == **f)
+                    })
+                    .map(|f| format!("package `{}` lists an unexpected file `{f}`", p.name))
+            });
+        if let Some(message) = bad {
+            return Err(AppError::Invalid { location: LOCK_FILE.into(), message });
+        }
+    }
+    packages.sort_by_key(InstalledPackage::reference);
+    Ok(packages)
+}
+
+/// Write `kiln.lock` for `packages`.
+pub(crate) fn render_lock(mut packages: Vec<InstalledPackage>) -> String {
     packages.sort_by_key(InstalledPackage::reference);
     let lock = LockFile { version: LOCK_VERSION, packages };
     let mut text = String::from(

@@ -10,7 +10,7 @@ mod env;
 mod generate;
 mod init;
 mod param;
-mod params;
+pub(crate) mod params;
 mod pkg;
 mod printer;
 mod prototype;

@@ -125,6 +125,19 @@ fn retryable(err: &kube::Error) -> bool {
     }
 }
 
+/// The longest Kiln waits before a retry when the server asks for longer: a server (or
+/// something posing as one) must not stall a deploy for hours.
+const MAX_SERVER_DELAY: Duration = Duration::from_secs(10);
+
+/// The delay an API server asks for before a retry, at most [`MAX_SERVER_DELAY`]. kube-apiserver
+/// answers throttled requests (429, and some 5xx) with a `Retry-After` header and the same
+/// seconds in the Status body's `details.retryAfterSeconds`; kube hands Kiln the Status.
+fn server_delay(err: &kube::Error) -> Option<Duration> {
+    let kube::Error::Api(status) = err else { return None };
+    let seconds = status.details.as_ref()?.retry_after_seconds;
+    (seconds > 0).then(|| Duration::from_secs(seconds.into()).min(MAX_SERVER_DELAY))
+}
+
 impl Cluster {
     /// The client.
     pub fn client(&self) -> &kube::Client {
@@ -136,7 +149,8 @@ impl Cluster {
         Cluster { client, server, kinds: Mutex::new(HashMap::new()) }
     }
 
-    /// Run `request`, retrying with exponential backoff on 429, 5xx and connection errors.
+    /// Run `request`, retrying with exponential backoff on 429, 5xx and connection errors, or
+    /// after the delay the server asks for (see [`server_delay`]).
     pub(super) async fn retry<T, F, Fut>(&self, mut request: F) -> Result<T, kube::Error>
     where
         F: FnMut() -> Fut,
@@ -146,7 +160,7 @@ impl Cluster {
         for _ in 1..ATTEMPTS {
             match request().await {
                 Err(e) if retryable(&e) => {
-                    tokio::time::sleep(delay).await;
+                    tokio::time::sleep(server_delay(&e).unwrap_or(delay)).await;
                     delay *= 2;
                 }
                 other => return other,
@@ -477,4 +491,38 @@ pub async fn delete(
         previous.into_iter().filter(|k| !deleted.contains(&k.identity())).collect();
     inventory.write(cluster, &remaining, false).await?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::{Status, response::StatusDetails};
+
+    fn throttled(code: u16, retry_after_seconds: u32) -> kube::Error {
+        let details = StatusDetails {
+            name: String::new(),
+            group: String::new(),
+            kind: String::new(),
+            uid: String::new(),
+            causes: Vec::new(),
+            retry_after_seconds,
+        };
+        kube::Error::Api(
+            Status::failure("slow down", "TooManyRequests")
+                .with_code(code)
+                .with_details(details)
+                .boxed(),
+        )
+    }
+
+    #[test]
+    fn the_server_delay_is_honoured_up_to_a_bound() {
+        assert_eq!(server_delay(&throttled(429, 2)), Some(Duration::from_secs(2)));
+        assert_eq!(server_delay(&throttled(503, 1)), Some(Duration::from_secs(1)));
+        // A day is what a broken or hostile server might ask; Kiln waits at most 10 s.
+        assert_eq!(server_delay(&throttled(429, 86_400)), Some(MAX_SERVER_DELAY));
+        assert_eq!(server_delay(&throttled(429, 0)), None, "no delay asked: back off as usual");
+        let plain = kube::Error::Api(Status::failure("busy", "").with_code(429).boxed());
+        assert_eq!(server_delay(&plain), None);
+    }
 }

@@ -277,9 +277,19 @@ impl Prototype {
                 &mut store, "describe",
             )
             .map_err(|e| self.not_a_prototype(e))?;
-        let (info,) =
-            describe.call(&mut store, ()).map_err(|e| self.classify(e, &mut store, limits))?;
+        // wasmtime checks each string's and list's length against this budget before copying
+        // it out of the guest, so a huge description is refused without being copied.
+        store.set_hostcall_fuel(DESCRIBE_LIFT_BYTES);
         let bad_info = |message| Error::BadInfo { prototype: self.label.clone(), message };
+        let (info,) = describe.call(&mut store, ()).map_err(|e| {
+            if is_lift_budget_exhausted(&e) {
+                return bad_info(format!(
+                    "it handed the host more than {DESCRIBE_LIFT_BYTES} bytes at once, and a \
+                     description may hold at most {DESCRIBE_BYTES} bytes"
+                ));
+            }
+            self.classify(e, &mut store, limits)
+        })?;
         check_size(&info).map_err(bad_info)?;
         let info = bindings::info_from_wit(info).map_err(bad_info)?;
         check_info(&info).map_err(bad_info)?;
@@ -394,29 +404,35 @@ impl Prototype {
     /// The string was copied whole, but it is one string in the guest's memory, so its size is
     /// bounded by the `memory` limit.
     fn check_output(&self, json: &str, limits: &Limits) -> Result<Vec<serde_json::Value>, Error> {
-        let limit =
-            |limit| Error::Limit { prototype: self.label.clone(), limit, value: limits.get(limit) };
-        if json.len() as u64 > limits.get(Limit::OutputBytes) {
-            return Err(limit(Limit::OutputBytes));
-        }
-        let invalid = |index, message: String| Error::InvalidObject {
-            prototype: self.label.clone(),
-            index,
-            message,
-        };
-        let values: Vec<serde_json::Value> = match serde_json::from_str(json) {
-            Ok(serde_json::Value::Array(values)) => values,
-            Ok(_) => return Err(invalid(0, "the output is not a JSON array".into())),
-            Err(e) => return Err(invalid(0, format!("the output is not JSON: {e}"))),
-        };
-        if values.len() as u64 > limits.get(Limit::Objects) {
-            return Err(limit(Limit::Objects));
-        }
-        for (i, value) in values.iter().enumerate() {
-            check_object(value).map_err(|m| invalid(i + 1, m))?;
-        }
-        Ok(values)
+        parse_output(&self.label, json, limits)
     }
+}
+
+/// The objects in `json`, the output of prototype `label`, within the `output-bytes` and
+/// `objects` limits; each one at least has `apiVersion`, `kind` and `metadata`.
+pub(crate) fn parse_output(
+    label: &str,
+    json: &str,
+    limits: &Limits,
+) -> Result<Vec<serde_json::Value>, Error> {
+    let limit = |limit| Error::Limit { prototype: label.into(), limit, value: limits.get(limit) };
+    if json.len() as u64 > limits.get(Limit::OutputBytes) {
+        return Err(limit(Limit::OutputBytes));
+    }
+    let invalid =
+        |index, message: String| Error::InvalidObject { prototype: label.into(), index, message };
+    let values: Vec<serde_json::Value> = match serde_json::from_str(json) {
+        Ok(serde_json::Value::Array(values)) => values,
+        Ok(_) => return Err(invalid(0, "the output is not a JSON array".into())),
+        Err(e) => return Err(invalid(0, format!("the output is not JSON: {e}"))),
+    };
+    if values.len() as u64 > limits.get(Limit::Objects) {
+        return Err(limit(Limit::Objects));
+    }
+    for (i, value) in values.iter().enumerate() {
+        check_object(value).map_err(|m| invalid(i + 1, m))?;
+    }
+    Ok(values)
 }
 
 /// The arguments of `generate`, as lowered into the guest.
@@ -480,6 +496,18 @@ fn cut(text: String) -> String {
 /// Bytes of text a description may hold. Descriptions are small; a large one is a bug or an
 /// attack.
 const DESCRIBE_BYTES: usize = 1 << 20;
+
+/// Bytes the host copies out of a guest for its description at most. wasmtime counts string
+/// bytes and each list element at the size of its host type, at most 16 times what
+/// [`check_size`] counts for it (a param with empty strings: 8), so every description within
+/// [`DESCRIBE_BYTES`] fits, and one past this budget is over [`DESCRIBE_BYTES`] too.
+const DESCRIBE_LIFT_BYTES: usize = 16 * DESCRIBE_BYTES;
+
+/// Whether `error` is wasmtime refusing to copy more than the store's hostcall fuel allows
+/// (its error type is private; its message is the contract).
+fn is_lift_budget_exhausted(error: &wasmtime::Error) -> bool {
+    format!("{error:#}").contains("fuel allocated for hostcalls has been exhausted")
+}
 
 /// Refuse a description whose text adds up to more than [`DESCRIBE_BYTES`].
 fn check_size(info: &bindings::kiln::prototype::types::PrototypeInfo) -> Result<(), String> {
@@ -548,4 +576,23 @@ fn check_info(info: &Info) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bindings::kiln::prototype::types as wit;
+
+    /// [`DESCRIBE_LIFT_BYTES`] admits every description [`check_size`] admits only while no
+    /// element costs wasmtime more than 16 times the 8 bytes `check_size` counts at least.
+    #[test]
+    fn the_lift_budget_covers_every_description_check_size_admits() {
+        for (what, host_size) in [
+            ("param", size_of::<wit::ParamSpec>()),
+            ("list element", size_of::<String>()),
+            ("cluster-scoped kind", size_of::<wit::GroupKind>()),
+        ] {
+            assert!(host_size <= 16 * 8, "a {what} is {host_size} bytes on the host");
+        }
+    }
 }

@@ -11,6 +11,8 @@ mod limits;
 mod sandbox;
 
 pub use cache::Cache;
+#[cfg(feature = "fuzzing")]
+pub(crate) use engine::parse_output;
 pub use engine::{CodeSource, Engine, EngineOptions, Prototype, Rendered};
 pub use error::Error;
 pub use limits::{Limit, Limits};
