@@ -277,6 +277,9 @@ pub fn render(
     })
 }
 
+/// Native stack for the host's own frames on a render thread, beside the guest's Wasm stack.
+const HOST_STACK: usize = 4 << 20;
+
 /// Render `components` for `env`, on up to one thread per core: components are independent
 /// (each render gets a fresh instance), so only the order of the results matters, and it is
 /// the order of `components`.
@@ -294,24 +297,29 @@ fn generate_all(
     if threads <= 1 {
         return components.iter().map(|c| generate(c)).collect();
     }
+    // Guests run on the calling thread's stack: room for the Wasm stack limit and the host.
+    let stack = limits.get_usize(render::Limit::Stack).saturating_add(HOST_STACK);
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(c) = components.get(i) else { break done };
+            done.push((i, generate(c)));
+        }
+    };
     let mut results: Vec<_> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(c) = components.get(i) else { break done };
-                        done.push((i, generate(c)));
-                    }
-                })
+        let workers: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new().stack_size(stack).spawn_scoped(scope, work).ok()
             })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
+        // This thread works too, so the render goes on even if no thread could be started.
+        let mut all = work();
+        for worker in workers {
+            all.extend(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        all
     });
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()

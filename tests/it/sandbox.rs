@@ -213,3 +213,26 @@ fn a_huge_description_is_refused_before_the_host_copies_it() {
         other => panic!("expected a refused description, got {other:?}"),
     }
 }
+
+/// Several components render on several threads; each thread has room for the largest Wasm
+/// stack a user may allow, so deep recursion still ends at the `stack` limit, not in a crash.
+#[test]
+fn components_on_render_threads_stop_at_the_stack_limit() {
+    let s = crate::common::Scratch::new();
+    s.ok(".", &["init", "deep", "--namespace", "deep"]);
+    let app = s.app("deep");
+    std::fs::copy(HOSTILE, app.join("hostile.wasm")).unwrap();
+    // Written by hand: `generate` would preview the attack, and refuse the component.
+    for component in ["a", "b", "c", "d"] {
+        std::fs::write(
+            app.join(format!("components/{component}.toml")),
+            "prototype = \"hostile.wasm\"\n\n[params]\nattack = \"recursion\"\nsize = 100000000\n",
+        )
+        .unwrap();
+    }
+    let out = s.run_in("deep", &["show", "default", "--limit", "stack=4MiB"]);
+    let (_, stderr) = crate::common::text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("component `a`"), "the first component in order: {stderr}");
+    assert!(stderr.contains("`stack` limit"), "{stderr}");
+}

@@ -40,6 +40,8 @@ pub use serde_json;
 
 /// The bindings generated from `wit/prototype.wit`. Prototypes rarely need them directly.
 #[doc(hidden)]
+// The generated import glue of `app.components` takes one argument per flattened field.
+#[allow(clippy::too_many_arguments)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",

@@ -90,6 +90,9 @@ impl Engine {
             .consume_fuel(true)
             .epoch_interruption(true)
             .max_wasm_stack(options.max_stack)
+            // Kiln never runs guests on async fibers, but wasmtime (built with `async` for
+            // WASI) refuses a Wasm stack larger than the fiber stack: keep that one larger.
+            .async_stack_size(options.max_stack + ASYNC_STACK_HEADROOM)
             // The same render on every machine: canonical NaNs, deterministic relaxed SIMD.
             .cranelift_nan_canonicalization(true)
             .relaxed_simd_deterministic(true)
@@ -446,6 +449,9 @@ type GenerateResult = Result<String, bindings::kiln::prototype::types::RenderErr
 
 /// The version of the `kiln:prototype` WIT package this host implements.
 const WIT_VERSION: &str = "0.2.0";
+
+/// How much larger than the Wasm stack wasmtime's (unused) async fiber stack is set.
+const ASYNC_STACK_HEADROOM: usize = 1 << 20;
 
 /// How often the engine's epoch advances: the resolution of the `time-ms` limit.
 const TICK: std::time::Duration = std::time::Duration::from_millis(10);
