@@ -126,7 +126,8 @@ impl Cache {
         self.private().map_err(std::io::Error::other)?;
         let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
         std::io::Write::write_all(&mut file, compiled)?;
-        std::io::Write::write_all(&mut file, &trailer(key, compiled))?;
+        let crc = crc32fast::hash(compiled);
+        std::io::Write::write_all(&mut file, &trailer(key, compiled.len() as u64, crc))?;
         // On disk before the rename, so a power cut leaves the old entry or the whole new one.
         file.as_file().sync_data()?;
         file.persist(self.path(key)).map_err(|err| err.error)?;
@@ -134,13 +135,14 @@ impl Cache {
     }
 }
 
-fn trailer(key: &Key, compiled: &[u8]) -> Vec<u8> {
+/// The trailer of an entry whose code is `code_len` bytes with CRC-32 `crc`.
+fn trailer(key: &Key, code_len: u64, crc: u32) -> Vec<u8> {
     let mut trailer = Vec::with_capacity(TRAILER_LEN);
     trailer.extend_from_slice(MAGIC);
     trailer.extend_from_slice(&key.wasm_sha256);
     trailer.extend_from_slice(&key.engine_hash.to_le_bytes());
-    trailer.extend_from_slice(&(compiled.len() as u64).to_le_bytes());
-    trailer.extend_from_slice(&crc32fast::hash(compiled).to_le_bytes());
+    trailer.extend_from_slice(&code_len.to_le_bytes());
+    trailer.extend_from_slice(&crc.to_le_bytes());
     trailer
 }
 
@@ -168,16 +170,11 @@ fn verify(key: &Key, mut file: fs_err::File) -> Result<(), String> {
     if !stored.starts_with(MAGIC) {
         return Err("not a Kiln cache entry".into());
     }
+    let expected = trailer(key, code_len, crc.finalize());
     let key_end = MAGIC.len() + 32 + 8;
-    let mut expected = Vec::with_capacity(TRAILER_LEN);
-    expected.extend_from_slice(MAGIC);
-    expected.extend_from_slice(&key.wasm_sha256);
-    expected.extend_from_slice(&key.engine_hash.to_le_bytes());
-    if stored[..key_end] != expected[..] {
+    if stored[..key_end] != expected[..key_end] {
         return Err("entry belongs to another prototype or engine".into());
     }
-    expected.extend_from_slice(&code_len.to_le_bytes());
-    expected.extend_from_slice(&crc.finalize().to_le_bytes());
     if stored[..] != expected[..] {
         return Err("compiled code does not match its checksum".into());
     }
