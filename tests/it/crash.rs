@@ -35,25 +35,38 @@ fn large_app() -> Scratch {
     s
 }
 
-/// Every file of the app, by path relative to it; the temp files and set-aside copies a killed
-/// write leaves (hidden, so never read as app files) are left out.
-fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
+/// Every file under `root` (recursively), with its name.
+fn files_under(root: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut files = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
             if path.is_dir() {
                 stack.push(path);
-            } else if !(name.starts_with('.') && (name.ends_with(".tmp") || name.ends_with(".old")))
-            {
-                let rel = path.strip_prefix(root).unwrap().display().to_string();
-                files.insert(rel, std::fs::read(&path).unwrap());
+            } else {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                files.push((path, name));
             }
         }
     }
     files
+}
+
+/// Every file of the app, by path relative to it; the temp files and set-aside copies a killed
+/// write leaves (hidden, so never read as app files) are left out.
+fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    files_under(root)
+        .into_iter()
+        .filter(|(_, name)| {
+            !(name.starts_with('.') && (name.ends_with(".tmp") || name.ends_with(".old")))
+        })
+        .map(|(path, _)| {
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            let bytes = std::fs::read(&path).unwrap();
+            (rel, bytes)
+        })
+        .collect()
 }
 
 /// Replace the app's files with `files`, removing everything else.
@@ -179,20 +192,10 @@ fn kill_sweep(s: &Scratch, args: &[&str]) -> Outcomes {
 
 /// Hidden temp files under `root`: what a write killed after staging leaves.
 fn leftovers(root: &Path) -> usize {
-    let mut count = 0;
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if path.is_dir() {
-                stack.push(path);
-            } else if name.starts_with('.') && name.ends_with(".tmp") {
-                count += 1;
-            }
-        }
-    }
-    count
+    files_under(root)
+        .iter()
+        .filter(|(_, name)| name.starts_with('.') && name.ends_with(".tmp"))
+        .count()
 }
 
 /// `component rm` rewrites every environment (dropping the component's overrides) and removes
