@@ -180,21 +180,28 @@ impl Scratch {
     /// Every file under app `name` with its contents, to prove a command changed nothing.
     pub fn files(&self, name: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
         let root = self.app(name);
-        let mut files = std::collections::BTreeMap::new();
-        let mut stack = vec![root.clone()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    let rel = path.strip_prefix(&root).unwrap().display().to_string();
-                    files.insert(rel, std::fs::read(&path).unwrap_or_default());
-                }
-            }
-        }
-        files
+        files_under(&root)
+            .into_iter()
+            .map(|path| {
+                let rel = path.strip_prefix(&root).unwrap().display().to_string();
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                (rel, bytes)
+            })
+            .collect()
     }
+}
+
+/// Every file under `root`, recursively, in no particular order.
+pub fn files_under(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() { stack.push(path) } else { files.push(path) }
+        }
+    }
+    files
 }
 
 /// `text` with every `sha256:<hex>` digest replaced by `sha256:<digest>`, so snapshots do not

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use kiln::app::App;
 
-use crate::common::Scratch;
+use crate::common::{Scratch, files_under};
 
 const APP: &str = "crashy";
 /// Environments, each a large file the commands below rewrite.
@@ -35,33 +35,13 @@ fn large_app() -> Scratch {
     s
 }
 
-/// Every file under `root` (recursively), with its name.
-fn files_under(root: &Path) -> Vec<(std::path::PathBuf, String)> {
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                files.push((path, name));
-            }
-        }
-    }
-    files
-}
-
 /// Every file of the app, by path relative to it; the temp files and set-aside copies a killed
 /// write leaves (hidden, so never read as app files) are left out.
 fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
     files_under(root)
         .into_iter()
-        .filter(|(_, name)| {
-            !(name.starts_with('.') && (name.ends_with(".tmp") || name.ends_with(".old")))
-        })
-        .map(|(path, _)| {
+        .filter(|path| !left_by_a_killed_write(path, &[".tmp", ".old"]))
+        .map(|path| {
             let rel = path.strip_prefix(root).unwrap().display().to_string();
             let bytes = std::fs::read(&path).unwrap();
             (rel, bytes)
@@ -192,10 +172,14 @@ fn kill_sweep(s: &Scratch, args: &[&str]) -> Outcomes {
 
 /// Hidden temp files under `root`: what a write killed after staging leaves.
 fn leftovers(root: &Path) -> usize {
-    files_under(root)
-        .iter()
-        .filter(|(_, name)| name.starts_with('.') && name.ends_with(".tmp"))
-        .count()
+    files_under(root).iter().filter(|path| left_by_a_killed_write(path, &[".tmp"])).count()
+}
+
+/// Whether `path` is a hidden file ending in one of `suffixes`: a staged temp file or a
+/// set-aside copy, never read as an app file.
+fn left_by_a_killed_write(path: &Path, suffixes: &[&str]) -> bool {
+    let name = path.file_name().unwrap().to_string_lossy();
+    name.starts_with('.') && suffixes.iter().any(|s| name.ends_with(s))
 }
 
 /// `component rm` rewrites every environment (dropping the component's overrides) and removes
