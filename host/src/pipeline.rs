@@ -3,6 +3,7 @@
 //! validation of the result.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::app::{self, App, AppError, PrototypeRef, ResolvedParam};
 use crate::manifest::permissions::{self, Grant, Violation};
@@ -102,19 +103,28 @@ impl<'a> Prototypes<'a> {
     /// messages.
     pub fn load(&mut self, component: Option<&str>, reference: &str) -> Result<&Loaded, Error> {
         if !self.loaded.contains_key(reference) {
-            let (wasm, grant) = match PrototypeRef::parse(reference) {
+            // Installed wasm was hashed to check it against the lock: its sha256 is known.
+            let (wasm, sha256, grant) = match PrototypeRef::parse(reference) {
                 PrototypeRef::Installed(r) => {
                     let installed = self.app.find_prototype(&r)?;
                     let (wasm, granted) = self.app.read_prototype(&installed)?;
-                    (wasm, Some(Grant { package: installed.package_reference(), granted }))
+                    let sha256 = installed
+                        .digest
+                        .strip_prefix("sha256:")
+                        .and_then(|hex| hex::decode(hex).ok()?.try_into().ok());
+                    (wasm, sha256, Some(Grant { package: installed.package_reference(), granted }))
                 }
-                PrototypeRef::File(path) => (self.app.read_prototype_file(&path)?, None),
+                PrototypeRef::File(path) => (self.app.read_prototype_file(&path)?, None, None),
             };
             let render_err = |error| match component {
                 Some(c) => Error::Render { component: c.into(), error },
                 None => Error::Prototype(error),
             };
-            let mut prototype = self.engine.load(reference, &wasm).map_err(render_err)?;
+            let loaded = match sha256 {
+                Some(sha256) => self.engine.load_digested(reference, &wasm, sha256),
+                None => self.engine.load(reference, &wasm),
+            };
+            let mut prototype = loaded.map_err(render_err)?;
             let info = prototype.describe(&self.limits).map_err(render_err)?;
             self.loaded.insert(reference.to_string(), Loaded { prototype, info, grant });
         }
@@ -174,6 +184,8 @@ pub struct Rendering {
     /// What post-processing found wrong (objects that could not be placed are not in
     /// `objects`): every verb refuses them, `validate` lists them all.
     pub problems: Vec<manifest::Error>,
+    /// The environment rendered.
+    pub environment: String,
     /// The environment's Kubernetes version, `major.minor`.
     pub kubernetes_version: String,
     /// The rendered components: name, prototype description, resolved params.
@@ -191,9 +203,17 @@ impl Rendering {
 }
 
 /// Validate a rendering of `app` offline: structure, schemas (built in, rendered CRDs and the
-/// app's `crds/`), params.
-pub fn validate(app: &App, rendering: &Rendering) -> Result<validate::Report, Error> {
+/// app's `crds/`), params. With `memo_dir` (the compiled-code cache), objects this Kiln build
+/// found valid in the environment's last validation are not schema-checked again, and this
+/// run's result is remembered there.
+pub fn validate(
+    app: &App,
+    rendering: &Rendering,
+    memo_dir: Option<&Path>,
+) -> Result<validate::Report, Error> {
     let app_crds = app.crds()?;
+    let memo_file = memo_dir.and_then(|dir| memo::file(dir, app, &rendering.environment));
+    let memo = memo_file.as_ref().map(memo::read);
     let input = validate::Input {
         objects: &rendering.objects,
         problems: &rendering.problems,
@@ -204,8 +224,65 @@ pub fn validate(app: &App, rendering: &Rendering) -> Result<validate::Report, Er
             .map(|(component, info, params)| validate::ComponentParams { component, info, params })
             .collect(),
         app_crds: &app_crds,
+        memo: memo.as_ref(),
     };
-    Ok(validate::validate(&input)?)
+    let report = validate::validate(&input)?;
+    if let (Some(file), Some(memo)) = (&memo_file, &memo)
+        && !memo.same_as(&report.passed)
+    {
+        // Only a speed-up: a memo that cannot be written is not worth a word.
+        let _ = memo::write(file, &report.passed);
+    }
+    Ok(report)
+}
+
+/// Where validation results are remembered between runs (see [`validate::Memo`]).
+mod memo {
+    use std::path::{Path, PathBuf};
+
+    use crate::app::App;
+    use crate::validate::{Fingerprint, Memo};
+
+    /// The memo of one environment of one app, with the salt of this Kiln build; `None` when
+    /// the build cannot be told apart from others (its executable cannot be read).
+    pub struct File {
+        path: PathBuf,
+        salt: String,
+    }
+
+    /// The memo of `environment` of `app`, in the private directory `dir`.
+    pub fn file(dir: &Path, app: &App, environment: &str) -> Option<File> {
+        // Another build of the same version may check differently: the executable's size and
+        // modification time tell builds apart.
+        let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+        let modified = exe.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+        let salt =
+            format!("kiln {} {} {}", env!("CARGO_PKG_VERSION"), exe.len(), modified.as_nanos());
+        let which = format!("{}\0{environment}", app.dir().root().display());
+        let name = crate::registry::digest(which.as_bytes());
+        let name = name.trim_start_matches("sha256:");
+        Some(File { path: dir.join("validated").join(format!("{}.bin", &name[..32])), salt })
+    }
+
+    /// What `file` remembers; nothing if it is missing, unreadable, or in a directory others
+    /// could write (a planted memo would hide findings).
+    pub fn read(file: &File) -> Memo {
+        let trusted = file.path.parent().is_some_and(|dir| crate::render::private_dir(dir).is_ok());
+        let bytes = if trusted { std::fs::read(&file.path).unwrap_or_default() } else { vec![] };
+        Memo::decode(file.salt.clone(), &bytes)
+    }
+
+    /// Remember `passed` in `file`, atomically.
+    pub fn write(file: &File, passed: &[Fingerprint]) -> std::io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = file.path.parent().ok_or(std::io::ErrorKind::InvalidInput)?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        crate::render::private_dir(dir).map_err(std::io::Error::other)?;
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut temp, &Memo::encode(passed))?;
+        temp.persist(&file.path).map_err(|e| e.error)?;
+        Ok(())
+    }
 }
 
 /// Render environment `env_name` of `app`: every component, or only those in `selection`.
@@ -272,6 +349,7 @@ pub fn render(
         objects,
         logs,
         problems,
+        environment: env_name.into(),
         kubernetes_version: env.kubernetes_version.clone(),
         components: rendered_components,
     })

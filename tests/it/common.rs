@@ -139,6 +139,11 @@ impl Scratch {
         stdout
     }
 
+    /// The compiled-code cache its commands use (`KILN_CACHE_DIR`).
+    pub fn cache(&self) -> &Path {
+        self.cache.path()
+    }
+
     /// The directory of app `name`.
     pub fn app(&self, name: &str) -> std::path::PathBuf {
         self.dir.path().join(name)

@@ -156,6 +156,7 @@ fn validate(rendered: &[(&str, Vec<Value>)]) -> kiln::validate::Report {
         kubernetes_version: "1.33",
         components: Vec::new(),
         app_crds: &[],
+        memo: None,
     };
     kiln::validate::validate(&input).expect("validation runs")
 }

@@ -75,6 +75,55 @@ fn a_valid_environment_exits_0_and_says_so() {
     );
 }
 
+/// The memo of what passed lives beside the compiled code: its fingerprints, 32 bytes each.
+fn remembered(s: &Scratch) -> usize {
+    let dir = s.cache().join("validated");
+    let files: Vec<_> = std::fs::read_dir(&dir).map(|d| d.flatten().collect()).unwrap_or_default();
+    assert!(files.len() <= 1, "one memo per environment: {files:?}");
+    files.first().map_or(0, |f| std::fs::metadata(f.path()).unwrap().len() as usize / 32)
+}
+
+#[test]
+fn what_passed_is_remembered_and_a_change_to_an_object_or_its_schema_is_checked_again() {
+    let widget = |size: Value| {
+        json!({ "apiVersion": "example.com/v1", "kind": "Widget", "metadata": { "name": "w" },
+                "spec": { "size": size } })
+    };
+    let s = app(&[("web", json!([deployment("web"), widget_crd(), widget(json!(3))]))]);
+    assert_eq!(validate(&s, &[]).0, Some(0));
+    // Three objects and the component's params.
+    assert_eq!(remembered(&s), 4);
+    assert_eq!(validate(&s, &[]).0, Some(0), "a second run from the memo is still valid");
+
+    // The same Widget, now against a schema that wants a string: checked again, and wrong.
+    let mut crd = widget_crd();
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["size"]
+        ["type"] = json!("string");
+    let objects = json!([deployment("web"), crd, widget(json!(3))]).to_string();
+    s.ok(APP, &["param", "set", "web", "objects", &objects]);
+    let (code, stdout, stderr) = validate(&s, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stdout.contains("`spec.size`: expected string, got integer 3"), "{stdout}");
+
+    // Back to the schema it passed: remembered; then a changed Deployment is checked again.
+    let objects = json!([deployment("web"), widget_crd(), widget(json!(3))]).to_string();
+    s.ok(APP, &["param", "set", "web", "objects", &objects]);
+    assert_eq!(validate(&s, &[]).0, Some(0));
+    let mut bad = deployment("web");
+    bad["spec"]["replcas"] = json!(2);
+    let objects = json!([bad, widget_crd(), widget(json!(3))]).to_string();
+    s.ok(APP, &["param", "set", "web", "objects", &objects]);
+    let out = s.run_in(APP, &["show", "dev"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "show refuses it too: {stderr}");
+    assert!(stderr.contains("unknown field `replcas`"), "{stderr}");
+
+    // `--no-cache` neither reads nor writes the memo.
+    std::fs::remove_dir_all(s.cache().join("validated")).unwrap();
+    assert_eq!(validate(&s, &["--no-cache"]).0, Some(1));
+    assert_eq!(remembered(&s), 0);
+}
+
 #[test]
 fn every_kind_of_finding_is_reported_in_one_run() {
     let mut bad = deployment("web");

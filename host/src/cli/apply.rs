@@ -72,7 +72,7 @@ impl TargetArgs {
     ) -> anyhow::Result<Prepared> {
         let rendering =
             super::validate::render(app, &self.env, &self.components, &self.run, printer)?;
-        super::validate::gate(app, &self.env, &rendering, !validate, printer)?;
+        super::validate::gate(app, &rendering, !validate, &self.run, printer)?;
         let env_file = app.environment(&self.env)?;
         Ok(Prepared {
             objects: rendering.objects.into_iter().map(|o| (o.component, o.value)).collect(),

@@ -167,7 +167,8 @@ struct RunArgs {
     /// objects, log-bytes, stdio-bytes, stack).
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     limits: Vec<String>,
-    /// Compile prototypes without reading or writing the compiled-code cache.
+    /// Compile prototypes and validate without reading or writing the cache (compiled code,
+    /// and what earlier validations found valid).
     #[arg(long)]
     no_cache: bool,
 }
@@ -179,6 +180,12 @@ impl RunArgs {
             limits.apply(setting).map_err(|e| anyhow::anyhow!("invalid `--limit`: {e}"))?;
         }
         Ok(limits)
+    }
+
+    /// Where validation results are remembered: beside the compiled code, and nowhere with
+    /// `--no-cache`.
+    fn memo_dir(&self) -> Option<std::path::PathBuf> {
+        if self.no_cache { None } else { crate::render::Cache::default_dir() }
     }
 
     fn engine(&self, limits: &Limits) -> anyhow::Result<Engine> {

@@ -29,7 +29,7 @@ pub struct Args {
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = super::open_app()?;
     let rendering = super::validate::render(&app, &args.env, &args.components, &args.run, printer)?;
-    super::validate::gate(&app, &args.env, &rendering, args.no_validate, printer)?;
+    super::validate::gate(&app, &rendering, args.no_validate, &args.run, printer)?;
     let values: Vec<serde_json::Value> = rendering.objects.into_iter().map(|o| o.value).collect();
     printer.data(&manifest::encode(&values, args.output).map_err(anyhow::Error::msg)?)?;
     Ok(ExitCode::SUCCESS)

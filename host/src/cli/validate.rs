@@ -66,7 +66,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
 fn check(args: &Args, printer: &Printer) -> anyhow::Result<Report> {
     let app = super::open_app()?;
     let rendering = render(&app, &args.env, &args.components, &args.run, printer)?;
-    Ok(pipeline::validate(&app, &rendering)?)
+    Ok(pipeline::validate(&app, &rendering, args.run.memo_dir().as_deref())?)
 }
 
 /// Render an environment for a verb, printing the engine's notes and the prototypes' logs.
@@ -92,16 +92,16 @@ pub(super) fn render(
 /// refusing errors; or, with `skip` (`--no-validate`), only refuse what cannot be placed at all.
 pub(super) fn gate(
     app: &App,
-    env: &str,
     rendering: &Rendering,
     skip: bool,
+    run: &RunArgs,
     printer: &Printer,
 ) -> anyhow::Result<()> {
     if skip {
         rendering.check_placed()?;
         return Ok(());
     }
-    let report = pipeline::validate(app, rendering)?;
+    let report = pipeline::validate(app, rendering, run.memo_dir().as_deref())?;
     for finding in &report.findings {
         let line = finding.to_string();
         let line = line.split_once(": ").map_or(line.as_str(), |(_, rest)| rest);
@@ -118,7 +118,7 @@ pub(super) fn gate(
         return Ok(());
     }
     Err(ValidateError::Invalid {
-        environment: env.to_string(),
+        environment: rendering.environment.clone(),
         summary: report.summary(),
         flag: "--no-validate",
     }

@@ -75,32 +75,9 @@ impl Cache {
         self.dir.join(format!("{}-{:016x}.cwasm", hex::encode(key.wasm_sha256), key.engine_hash))
     }
 
-    /// Whether the directory is private to this user. Entries are native code: in a directory
-    /// another user owns or others can write, someone else could plant one with a matching
-    /// checksum.
-    fn private(&self) -> Result<(), String> {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let meta = fs_err::metadata(&self.dir).map_err(|e| e.to_string())?;
-        let me = rustix::process::geteuid().as_raw();
-        if meta.uid() != me {
-            return Err(format!(
-                "{} belongs to user {}, not to this user ({me}); Kiln only loads compiled code from a directory of its own",
-                self.dir.display(),
-                meta.uid()
-            ));
-        }
-        if meta.permissions().mode() & 0o022 != 0 {
-            return Err(format!(
-                "{} is writable by other users; Kiln only loads compiled code from a private directory (chmod 700)",
-                self.dir.display()
-            ));
-        }
-        Ok(())
-    }
-
     /// Find and verify the entry for `key`.
     pub fn lookup(&self, key: &Key) -> Lookup {
-        if let Err(why) = self.private() {
+        if let Err(why) = private_dir(&self.dir) {
             return match fs_err::metadata(&self.dir) {
                 Ok(_) => Lookup::Invalid(why),
                 Err(_) => Lookup::Miss,
@@ -123,7 +100,7 @@ impl Cache {
     pub fn store(&self, key: &Key, compiled: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir)?;
-        self.private().map_err(std::io::Error::other)?;
+        private_dir(&self.dir).map_err(std::io::Error::other)?;
         let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
         std::io::Write::write_all(&mut file, compiled)?;
         let crc = crc32fast::hash(compiled);
@@ -133,6 +110,29 @@ impl Cache {
         file.persist(self.path(key)).map_err(|err| err.error)?;
         Ok(())
     }
+}
+
+/// Whether `dir` is private to this user. Entries are native code (and validation memos hide
+/// findings): in a directory another user owns or others can write, someone else could plant
+/// one with a matching checksum.
+pub(crate) fn private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = fs_err::metadata(dir).map_err(|e| e.to_string())?;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(format!(
+            "{} belongs to user {}, not to this user ({me}); Kiln only loads compiled code from a directory of its own",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    if meta.permissions().mode() & 0o022 != 0 {
+        return Err(format!(
+            "{} is writable by other users; Kiln only loads compiled code from a private directory (chmod 700)",
+            dir.display()
+        ));
+    }
+    Ok(())
 }
 
 /// The trailer of an entry whose code is `code_len` bytes with CRC-32 `crc`.

@@ -11,6 +11,7 @@ mod limits;
 mod sandbox;
 
 pub use cache::Cache;
+pub(crate) use cache::private_dir;
 #[cfg(feature = "fuzzing")]
 pub(crate) use engine::parse_output;
 pub use engine::{CodeSource, Engine, EngineOptions, Prototype, Rendered};

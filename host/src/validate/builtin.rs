@@ -1,7 +1,7 @@
 //! The schemas of Kubernetes' built-in kinds, per Kubernetes minor version, embedded from
 //! `kubernetes-schemas.json` (made by `scripts/gen-kubernetes-schemas` from the PyPI package
-//! `kubernetes-validate`). Parsed lazily: the file's outline once, then only the definitions
-//! the rendered kinds reach.
+//! `kubernetes-validate`). Parsed lazily: its header (the versions) for every validation, its
+//! outline only when a kind's schema is needed, then only the definitions that kind reaches.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
@@ -21,10 +21,6 @@ const LEGACY_GROUPS: &[&str] = &["extensions"];
 #[derive(Deserialize)]
 struct Bundle<'a> {
     #[serde(borrow)]
-    source: &'a str,
-    #[serde(borrow)]
-    versions: Vec<&'a str>,
-    #[serde(borrow)]
     kinds: BTreeMap<&'a str, &'a str>,
     #[serde(borrow)]
     defs: HashMap<&'a str, Vec<Variant<'a>>>,
@@ -36,6 +32,25 @@ struct Variant<'a> {
     v: Vec<usize>,
     #[serde(borrow)]
     s: &'a RawValue,
+}
+
+/// The bundle's first fields: enough to pick a version, without the definitions.
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    source: &'a str,
+    #[serde(borrow)]
+    versions: Vec<&'a str>,
+}
+
+fn header() -> Result<&'static Header<'static>, String> {
+    static PARSED: OnceLock<Result<Header<'static>, String>> = OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            serde_json::from_str(BUNDLE).map_err(|e| format!("embedded schemas are corrupt: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 fn bundle() -> Result<&'static Bundle<'static>, String> {
@@ -50,12 +65,12 @@ fn bundle() -> Result<&'static Bundle<'static>, String> {
 
 /// Where the built-in schemas come from, for notes: `kubernetes-validate 1.37.0 (PyPI)...`.
 pub fn source() -> &'static str {
-    bundle().map(|b| b.source).unwrap_or_default()
+    header().map(|b| b.source).unwrap_or_default()
 }
 
 /// The Kubernetes versions schemas are embedded for, `major.minor`, oldest first.
 pub fn versions() -> Vec<&'static str> {
-    bundle().map(|b| b.versions.clone()).unwrap_or_default()
+    header().map(|b| b.versions.clone()).unwrap_or_default()
 }
 
 /// What the built-in schemas say about a kind.
@@ -81,7 +96,7 @@ impl Builtin {
     /// Schemas for Kubernetes `wanted` (`1.33`): that version's if embedded, else the nearest
     /// one, with a note saying which. `Err` if the embedded file cannot be read.
     pub fn for_version(wanted: &str) -> Result<(Self, Option<String>), String> {
-        let bundle = bundle()?;
+        let bundle = header()?;
         // `1.33`, `v1.33` and `1.33.2` all mean 1.33.
         let parse = |v: &str| {
             let mut parts = v.trim().trim_start_matches('v').split('.');
@@ -121,7 +136,7 @@ impl Builtin {
 
     /// The Kubernetes version these schemas are for.
     pub fn version(&self) -> &'static str {
-        bundle().map(|b| b.versions[self.version]).unwrap_or_default()
+        header().map(|b| b.versions[self.version]).unwrap_or_default()
     }
 
     /// The schema of `kind` in `api_version`.

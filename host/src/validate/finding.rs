@@ -128,6 +128,9 @@ pub struct Report {
     pub objects: usize,
     /// The schemas built-in kinds were checked against: `Kubernetes 1.33`.
     pub schemas: String,
+    /// Fingerprints of the objects that passed their schema check, to remember for the next
+    /// run (see [`super::Memo`]).
+    pub passed: Vec<super::Fingerprint>,
 }
 
 impl Report {
@@ -135,7 +138,7 @@ impl Report {
     pub fn new(mut findings: Vec<Finding>, objects: usize) -> Self {
         findings.sort();
         findings.dedup();
-        Report { findings, objects, schemas: String::new() }
+        Report { findings, objects, schemas: String::new(), passed: Vec::new() }
     }
 
     /// How many findings have `severity`.

@@ -7,6 +7,7 @@
 mod builtin;
 mod crd;
 mod finding;
+mod memo;
 mod params;
 mod schema;
 mod structure;
@@ -17,6 +18,7 @@ use serde_json::Value;
 
 pub use builtin::{source as schema_source, versions as schema_versions};
 pub use finding::{Check, Finding, Report, Severity};
+pub use memo::{Fingerprint, Memo};
 pub use params::json_schema as params_json_schema;
 
 use crate::manifest::{self, Object};
@@ -75,6 +77,9 @@ pub struct Input<'a> {
     pub components: Vec<ComponentParams<'a>>,
     /// CustomResourceDefinitions the user added to the app (`crds/`), besides those rendered.
     pub app_crds: &'a [Value],
+    /// Objects an earlier run found valid under the same schemas: their schema checks are
+    /// skipped.
+    pub memo: Option<&'a Memo>,
 }
 
 /// Validate everything in `input`, collecting every finding.
@@ -99,22 +104,74 @@ pub fn validate(input: &Input) -> Result<Report, Error> {
         ),
     }));
     let mut custom: HashMap<(String, String), Result<schema::Compiled, String>> = HashMap::new();
+    let mut crd_schemas: HashMap<(String, String), String> = HashMap::new();
+    let mut passed = Vec::new();
     for object in input.objects {
-        findings.extend(check_schema(object, &crds, &mut builtin, &mut custom));
+        let value = &object.value;
+        let api_version = value["apiVersion"].as_str().unwrap_or_default();
+        let kind = value["kind"].as_str().unwrap_or_default();
+        let definition = crd::find(&crds, api_version, kind);
+        // What the object is checked against; none when the check cannot pass anyway.
+        let schema = match &definition {
+            None => Some(format!("builtin {} {api_version} {kind}", builtin.version())),
+            Some(crd::Definition::Schema { crd, schema }) => Some(
+                crd_schemas
+                    .entry((crd.clone(), api_version.to_string()))
+                    .or_insert_with(|| {
+                        let digest = crate::registry::digest(schema.to_string().as_bytes());
+                        format!("crd {crd} {api_version} {digest}")
+                    })
+                    .clone(),
+            ),
+            Some(_) => None,
+        };
+        findings.extend(remembered(input.memo, schema, value, &mut passed, || {
+            check_schema(object, definition, &mut builtin, &mut custom)
+        }));
     }
     for c in &input.components {
-        findings.extend(params::check(c.component, c.info, c.params));
+        let schema = params::json_schema(c.info);
+        let values = params::values(c.params);
+        let id = format!("params {schema}");
+        findings.extend(remembered(input.memo, Some(id), &values, &mut passed, || {
+            params::check(c.component, c.info, schema, &values)
+        }));
     }
     let mut report = Report::new(findings, input.objects.len());
     report.schemas = format!("Kubernetes {}", builtin.version());
+    report.passed = passed;
     Ok(report)
 }
 
-/// Schema findings for one object: against its CRD if one defines it, else the built-in
-/// schema of its kind.
+/// The findings of `check`, which checks `value` against the schema named `schema` (`None`:
+/// a check that cannot pass), unless `memo` remembers it passing. Fingerprints of checks that
+/// pass, now or before, go to `passed`.
+fn remembered(
+    memo: Option<&Memo>,
+    schema: Option<String>,
+    value: &Value,
+    passed: &mut Vec<Fingerprint>,
+    check: impl FnOnce() -> Vec<Finding>,
+) -> Vec<Finding> {
+    let fingerprint = memo.zip(schema).map(|(memo, schema)| memo.fingerprint(&schema, value));
+    if let (Some(memo), Some(known)) = (memo, fingerprint)
+        && memo.contains(&known)
+    {
+        passed.push(known);
+        return Vec::new();
+    }
+    let found = check();
+    if found.is_empty() {
+        passed.extend(fingerprint);
+    }
+    found
+}
+
+/// Schema findings for one object: against `definition`, its CRD if one defines it, else the
+/// built-in schema of its kind.
 fn check_schema(
     object: &Object,
-    crds: &[&Value],
+    definition: Option<crd::Definition>,
     builtin: &mut builtin::Builtin,
     custom: &mut HashMap<(String, String), Result<schema::Compiled, String>>,
 ) -> Vec<Finding> {
@@ -133,7 +190,7 @@ fn check_schema(
             .map(|p| finding(Severity::Error, &p.path, p.message, p.hint))
             .collect()
     };
-    if let Some(definition) = crd::find(crds, api_version, kind) {
+    if let Some(definition) = definition {
         return match definition {
             crd::Definition::Schema { crd, schema } => {
                 let key = (crd.clone(), api_version.to_string());

@@ -42,10 +42,14 @@ pub fn json_schema(info: &Info) -> Value {
     })
 }
 
-/// Findings for `component`'s resolved `params` against `info`'s schema.
-pub fn check(component: &str, info: &Info, params: &Params) -> Vec<Finding> {
-    let values: Map<String, Value> = params.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
-    let values = Value::Object(values);
+/// `params` as one JSON object, as they are checked.
+pub fn values(params: &Params) -> Value {
+    Value::Object(params.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+}
+
+/// Findings for `component`'s resolved params, as [`values`], against `schema`, the JSON
+/// schema of `info`'s params.
+pub fn check(component: &str, info: &Info, schema: Value, values: &Value) -> Vec<Finding> {
     let finding = |path: String, message: String, hint: Option<String>| Finding {
         component: Some(component.to_string()),
         object: None,
@@ -55,9 +59,9 @@ pub fn check(component: &str, info: &Info, params: &Params) -> Vec<Finding> {
         message,
         hint,
     };
-    match Compiled::new(json_schema(info)) {
+    match Compiled::new(schema) {
         Ok(compiled) => compiled
-            .check(&values)
+            .check(values)
             .into_iter()
             .map(|p| {
                 let message = p.message.replacen("field", "param", 1);
@@ -128,10 +132,11 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let mut found: Vec<String> = check("serving", &info(), &params)
-            .into_iter()
-            .map(|f| format!("{}: {} {}", f.path, f.message, f.hint.unwrap_or_default()))
-            .collect();
+        let mut found: Vec<String> =
+            check("serving", &info(), json_schema(&info()), &values(&params))
+                .into_iter()
+                .map(|f| format!("{}: {} {}", f.path, f.message, f.hint.unwrap_or_default()))
+                .collect();
         found.sort();
         assert_eq!(
             found,
