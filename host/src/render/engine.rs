@@ -125,32 +125,17 @@ impl Engine {
 
     /// Load the prototype in `wasm`, labelled `label` in errors until it has described itself.
     pub fn load(&self, label: &str, wasm: &[u8]) -> Result<Prototype, Error> {
-        let sha256: [u8; 32] = Sha256::digest(wasm).into();
-        let denied = |name: &str, reason: String| Error::DeniedImport {
-            prototype: label.into(),
-            import: name.into(),
-            reason,
-        };
-        // Before compiling, which takes seconds for large guests; after, from wasmtime's own
-        // reading, in case the binary could not be read here.
-        for name in super::imports::of(wasm).unwrap_or_default() {
-            if let Some(reason) = import_denied(&name) {
-                return Err(denied(&name, reason.into()));
-            }
-            if let Some((_, version)) =
-                name.strip_prefix("kiln:prototype/").and_then(|rest| rest.split_once('@'))
-                && version != WIT_VERSION
-            {
-                return Err(Error::NotAPrototype {
-                    prototype: label.into(),
-                    message: format!(
-                        "it was built for kiln:prototype@{version}, and this Kiln implements \
-                         kiln:prototype@{WIT_VERSION}; rebuild it against this Kiln's \
-                         wit/prototype.wit, or `kiln pkg update` the package it came from"
-                    ),
-                });
-            }
-        }
+        self.load_digested(label, wasm, Sha256::digest(wasm).into())
+    }
+
+    /// [`Engine::load`] of `wasm` whose sha256 the caller has already computed (and checked
+    /// against a lock), so it is not hashed twice.
+    pub fn load_digested(
+        &self,
+        label: &str,
+        wasm: &[u8],
+        sha256: [u8; 32],
+    ) -> Result<Prototype, Error> {
         let (component, source) = self.component(label, wasm, sha256)?;
         // Imported types name the world's types (`prototype-info`); they grant nothing.
         let imports: Vec<String> = component
@@ -159,11 +144,13 @@ impl Engine {
             .filter(|(_, item)| !matches!(item.ty, ComponentItem::Type(_)))
             .map(|(name, _)| name.to_string())
             .collect();
-        if let Some((name, reason)) =
-            imports.iter().find_map(|name| Some((name, import_denied(name)?)))
-        {
-            return Err(denied(name, reason.into()));
-        }
+        // Checked again on code from the cache, which another Kiln may have compiled.
+        check_imports(label, &imports)?;
+        let denied = |name: &str, reason: String| Error::DeniedImport {
+            prototype: label.into(),
+            import: name.into(),
+            reason,
+        };
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
             let message = format!("{e:#}");
             // An import under an allowed name that the linker still lacks: another version of
@@ -238,10 +225,41 @@ impl Engine {
         Ok((component, CodeSource::Compiled))
     }
 
+    /// Compile `wasm`, after checking its imports: compiling takes seconds for large guests,
+    /// and an import Kiln does not offer is refused at once and by name. (Wasmtime's own
+    /// reading is checked after, in case the binary could not be read here.)
     fn compile(&self, label: &str, wasm: &[u8]) -> Result<Component, Error> {
+        check_imports(label, &super::imports::of(wasm).unwrap_or_default())?;
         Component::new(&self.engine, wasm)
             .map_err(|e| Error::Compile { prototype: label.into(), message: format!("{e:#}") })
     }
+}
+
+/// Refuse imports Kiln does not offer, and prototypes built for another version of its WIT.
+fn check_imports(label: &str, imports: &[String]) -> Result<(), Error> {
+    for name in imports {
+        if let Some(reason) = import_denied(name) {
+            return Err(Error::DeniedImport {
+                prototype: label.into(),
+                import: name.clone(),
+                reason: reason.into(),
+            });
+        }
+        if let Some((_, version)) =
+            name.strip_prefix("kiln:prototype/").and_then(|rest| rest.split_once('@'))
+            && version != WIT_VERSION
+        {
+            return Err(Error::NotAPrototype {
+                prototype: label.into(),
+                message: format!(
+                    "it was built for kiln:prototype@{version}, and this Kiln implements \
+                     kiln:prototype@{WIT_VERSION}; rebuild it against this Kiln's \
+                     wit/prototype.wit, or `kiln pkg update` the package it came from"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl Prototype {
