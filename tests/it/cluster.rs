@@ -70,6 +70,60 @@ fn apply_creates_then_reapply_changes_nothing() {
 }
 
 #[test]
+fn a_reapply_sends_only_what_changed_since_the_last_apply() {
+    let (app, ns) = ("skip", &namespace("skip"));
+    let s = cluster_app(app, ns);
+    s.ok(app, &["apply", "dev"]);
+    let apply = |extra: &[&str]| {
+        let out = s.run_in(app, &[&["apply", "dev", "--show-objects"][..], extra].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.success(), stderr)
+    };
+    let kept = |what: &str| format!("{what} unchanged (as last applied: not sent)");
+
+    // Nothing changed: nothing sent. A field Kiln does not own (a label someone added) does
+    // not count, and stays, as it would with the request sent.
+    s.kubectl(&["-n", ns, "label", "deployment/web", "team=ml"]);
+    let (ok, stderr) = apply(&[]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains(&kept(&format!("Deployment/{ns}/web"))), "{stderr}");
+    assert!(stderr.contains(&kept(&format!("Service/{ns}/web"))), "{stderr}");
+    let (ok, stderr) = apply(&["--reapply-unchanged"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains(&format!("Deployment/{ns}/web unchanged\n")), "sent: {stderr}");
+    assert_eq!(
+        s.kubectl(&["-n", ns, "get", "deployment/web", "-o", "jsonpath={.metadata.labels.team}"]),
+        "ml"
+    );
+
+    // Someone else changes a field Kiln applied: it is sent again, and conflicts as it would
+    // have without the skip.
+    s.kubectl(&["-n", ns, "annotate", "--overwrite", "service/web", "kiln.dev/params-hash=edited"]);
+    let (ok, stderr) = apply(&[]);
+    assert!(!ok, "{stderr}");
+    assert!(stderr.contains(&format!("conflict applying `Service/{ns}/web`")), "{stderr}");
+    let (ok, stderr) = apply(&["--force-conflicts"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains(&format!("Service/{ns}/web configured")), "{stderr}");
+
+    // A changed param changes what Kiln applies (the image, and both objects' params-hash
+    // annotation): sent; then kept again.
+    s.ok(app, &["param", "set", "web", "image", "tensorflow/serving:2.19.0"]);
+    let (ok, stderr) = apply(&[]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains(&format!("Deployment/{ns}/web configured")), "{stderr}");
+    let (ok, stderr) = apply(&[]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains(&kept(&format!("Deployment/{ns}/web"))), "{stderr}");
+
+    // Deleted behind Kiln's back: created again.
+    s.kubectl(&["-n", ns, "delete", "service/web"]);
+    let (ok, stderr) = apply(&[]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains(&format!("Service/{ns}/web created")), "{stderr}");
+}
+
+#[test]
 fn a_conflict_names_the_other_manager_and_force_takes_over() {
     let (app, ns) = ("conflict", &namespace("conflict"));
     let s = cluster_app(app, ns);

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::common::{Scratch, text};
+use crate::common::{Scratch, redact_digests, text};
 
 /// What the proxy does to a connection while its fault budget lasts.
 #[derive(Debug, Clone, Copy)]
@@ -416,7 +416,8 @@ fn an_apply_killed_midway_converges_on_rerun() {
             "-o",
             "jsonpath={.items[*].data}",
         ]);
-        data.replace(&x.ns, "NS")
+        // The fingerprints of what was applied differ with the namespace in the objects.
+        redact_digests(&data.replace(&x.ns, "NS"))
     };
     assert_eq!(inventory(&f), inventory(&clean), "same inventory as a clean apply");
     clean.cleanup();

@@ -31,6 +31,11 @@ pub struct Args {
     /// Objects applied at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     concurrency: usize,
+    /// Send every object, even those unchanged since the last apply. By default Kiln skips
+    /// an object when what it would apply and the live object's Kiln-owned fields are exactly
+    /// as after the last apply (anyone else's change to those fields takes them from Kiln).
+    #[arg(long)]
+    reapply_unchanged: bool,
     /// Print each object's outcome, not only the summary.
     #[arg(long)]
     show_objects: bool,
@@ -106,8 +111,10 @@ pub(super) fn block_on<T>(
 /// Progress lines: one per object with `--show-objects` or `--verbose`.
 pub(super) fn progress(printer: &Printer, each: bool) -> impl Fn(&Event) + Sync + '_ {
     move |event| match event {
-        Event::Done(key, outcome) if each => printer.progress(&format!("{key} {}", outcome.word())),
-        Event::Done(key, outcome) => printer.detail(&format!("{key} {}", outcome.word())),
+        Event::Done(key, outcome) if each => {
+            printer.progress(&format!("{key} {}", outcome.describe()));
+        }
+        Event::Done(key, outcome) => printer.detail(&format!("{key} {}", outcome.describe())),
         Event::Waiting(key, what) => printer.detail(&format!("waiting for {key} to be {what}")),
     }
 }
@@ -131,6 +138,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         force_conflicts: args.force_conflicts,
         wait: args.wait.then(|| Duration::from_secs(args.timeout)),
         concurrency: args.concurrency,
+        skip_unchanged: !args.reapply_unchanged,
         components: args.target.components.clone(),
     };
     let on_event = progress(printer, args.show_objects);

@@ -6,13 +6,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams,
+};
 use kube::core::GroupVersionKind;
 use kube::discovery::{ApiCapabilities, Scope};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::inventory::InventoryRef;
+use super::inventory::{Inventory, InventoryRef};
 use super::plan::{self, ObjectKey};
 use super::{Error, FIELD_MANAGER};
 use crate::manifest::{APP_LABEL, ENV_LABEL, MANAGED_BY, MANAGER};
@@ -39,6 +41,8 @@ pub struct ApplyOptions {
     pub wait: Option<Duration>,
     /// Objects applied at once.
     pub concurrency: usize,
+    /// Leave alone objects unchanged since the last apply (see `Cluster::apply_one`).
+    pub skip_unchanged: bool,
     /// The components applied (empty: all), which bounds what prune may delete.
     pub components: Vec<String>,
 }
@@ -52,6 +56,8 @@ pub enum Outcome {
     Configured,
     /// It existed and nothing changed.
     Unchanged,
+    /// It existed exactly as Kiln last applied it, so it was not sent again.
+    Kept,
     /// It was deleted by a prune.
     Pruned,
     /// It was deleted.
@@ -68,11 +74,20 @@ impl Outcome {
         match self {
             Outcome::Created => "created",
             Outcome::Configured => "configured",
-            Outcome::Unchanged => "unchanged",
+            Outcome::Unchanged | Outcome::Kept => "unchanged",
             Outcome::Pruned => "pruned",
             Outcome::Deleted => "deleted",
             Outcome::Absent => "absent",
             Outcome::Skipped(_) => "skipped",
+        }
+    }
+
+    /// The word, and why for outcomes that say so: one object's line of progress.
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Kept => "unchanged (as last applied: not sent)".into(),
+            Outcome::Skipped(why) => format!("skipped ({why})"),
+            other => other.word().into(),
         }
     }
 }
@@ -116,6 +131,16 @@ pub struct Cluster {
 }
 
 const ATTEMPTS: u32 = 6;
+
+/// Objects of one kind in one namespace from which one LIST of their metadata replaces a GET
+/// each (see [`Cluster::look_up`]).
+const LIST_FROM: usize = 4;
+
+/// Objects per page of such a LIST.
+const LIST_PAGE: u32 = 500;
+
+/// What [`Cluster::look_up`] found: each object looked up, and its metadata if it exists.
+type Known = HashMap<ObjectKey, Option<ObjectMeta>>;
 
 fn retryable(err: &kube::Error) -> bool {
     match err {
@@ -229,16 +254,80 @@ impl Cluster {
         })
     }
 
-    /// Server-side apply one object.
+    /// What is in the cluster already for `keys` (one phase), so each apply needs one request,
+    /// not a GET and a PATCH: the metadata of every object of a kind in a namespace, read with
+    /// one paged LIST, for each kind and namespace with at least [`LIST_FROM`] of the objects.
+    /// Objects in smaller groups are not in the map (their apply reads them itself); those
+    /// looked up and absent map to `None`.
+    async fn look_up(&self, keys: &[&ObjectKey], concurrency: usize) -> Result<Known, Error> {
+        let mut groups: HashMap<(&str, &str, Option<&str>), Vec<&ObjectKey>> = HashMap::new();
+        for key in keys {
+            let group = (key.api_version.as_str(), key.kind.as_str(), key.namespace.as_deref());
+            groups.entry(group).or_default().push(key);
+        }
+        let lists = groups.into_values().filter(|g| g.len() >= LIST_FROM).map(|group| async move {
+            let api = self.api(group[0]).await?;
+            let mut live: HashMap<String, ObjectMeta> = HashMap::new();
+            let mut params = ListParams::default().limit(LIST_PAGE);
+            loop {
+                let page = self
+                    .retry(|| api.list_metadata(&params))
+                    .await
+                    .map_err(|e| self.error("list", group[0], e))?;
+                live.extend(
+                    page.items
+                        .into_iter()
+                        .filter_map(|o| Some((o.metadata.name.clone()?, o.metadata))),
+                );
+                match page.metadata.continue_ {
+                    Some(token) if !token.is_empty() => params = params.continue_token(&token),
+                    _ => break,
+                }
+            }
+            Ok::<_, Error>(
+                group
+                    .into_iter()
+                    .map(move |k| (k.clone(), live.remove(&k.name)))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let found: Vec<_> =
+            futures::stream::iter(lists).buffer_unordered(concurrency.max(1)).try_collect().await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// Server-side apply one object; `known`, what [`Cluster::look_up`] found for it, if it
+    /// looked; `last`, its fingerprint in the inventory. Returns what happened and the
+    /// fingerprint to record (none after a dry run).
+    ///
+    /// Skips the request when the object is unchanged since the last apply: the live object's
+    /// fields owned by Kiln, with what Kiln would apply now, have the recorded fingerprint (see
+    /// [`applied`]). Anything another writer changes in those fields moves their ownership away
+    /// from Kiln, so it is applied again (and conflicts, as without the skip).
     async fn apply_one(
         &self,
         key: &ObjectKey,
         object: &Value,
+        known: Option<Option<ObjectMeta>>,
+        last: Option<&str>,
         opts: &ApplyOptions,
-    ) -> Result<Outcome, Error> {
+    ) -> Result<(Outcome, Option<String>), Error> {
         let api = self.api(key).await?;
-        let before =
-            self.retry(|| api.get_opt(&key.name)).await.map_err(|e| self.error("get", key, e))?;
+        let before = match known {
+            Some(known) => known,
+            None => self
+                .retry(|| api.get_metadata_opt(&key.name))
+                .await
+                .map_err(|e| self.error("get", key, e))?
+                .map(|live| live.metadata),
+        };
+        let desired = applied_digest(object);
+        if let (Some(live), Some(last)) = (&before, last)
+            && opts.skip_unchanged
+            && applied(&desired, live).as_deref() == Some(last)
+        {
+            return Ok((Outcome::Kept, Some(last.to_string())));
+        }
         if let Some(live) = &before
             && !opts.force_conflicts
         {
@@ -251,13 +340,13 @@ impl Cluster {
             .retry(|| async { api.patch(&key.name, &params, &Patch::Apply(object)).await })
             .await
             .map_err(|e| self.error("apply", key, e))?;
-        Ok(match before {
+        let outcome = match before {
             None => Outcome::Created,
-            Some(b) if b.metadata.resource_version == after.metadata.resource_version => {
-                Outcome::Unchanged
-            }
+            Some(b) if b.resource_version == after.metadata.resource_version => Outcome::Unchanged,
             Some(_) => Outcome::Configured,
-        })
+        };
+        let fingerprint = if params.dry_run { None } else { applied(&desired, &after.metadata) };
+        Ok((outcome, fingerprint))
     }
 
     /// Delete `key` if it is Kiln's object of this app and environment; anything else is left.
@@ -329,12 +418,30 @@ impl Cluster {
     }
 }
 
+/// The sha256 of `object` as Kiln applies it.
+fn applied_digest(object: &Value) -> String {
+    crate::registry::digest(object.to_string().as_bytes())
+}
+
+/// The fingerprint of an apply of an object whose digest is `desired` (see [`applied_digest`])
+/// to an object with metadata `live`: that digest and the fields `live` records as applied by
+/// Kiln. `None` when Kiln applied none of its fields.
+fn applied(desired: &str, live: &ObjectMeta) -> Option<String> {
+    let ours = live.managed_fields.iter().flatten().find(|entry| {
+        entry.manager.as_deref() == Some(FIELD_MANAGER)
+            && entry.operation.as_deref() == Some("Apply")
+            && entry.subresource.as_deref().unwrap_or_default().is_empty()
+    })?;
+    let fields = ours.fields_v1.as_ref()?.0.to_string();
+    Some(crate::registry::digest(format!("{desired}\n{fields}").as_bytes()))
+}
+
 /// Refuse to take over an object that exists but is not this app's: prune and delete would
 /// later remove it. `--force-conflicts` adopts it. Another environment of the same app may take
 /// it over (the seed applies `nocloud`, then `cloud`, to one cluster); the labels then name the
 /// new environment, so the old one's prune and delete leave it alone.
-fn check_owner(key: &ObjectKey, live: &DynamicObject, desired: &Value) -> Result<(), Error> {
-    let labels = live.metadata.labels.clone().unwrap_or_default();
+fn check_owner(key: &ObjectKey, live: &ObjectMeta, desired: &Value) -> Result<(), Error> {
+    let labels = live.labels.clone().unwrap_or_default();
     let app = desired["metadata"]["labels"][APP_LABEL].as_str();
     let message = if labels.get(MANAGED_BY).map(String::as_str) != Some(MANAGER) {
         "it exists and was not made by Kiln".to_string()
@@ -392,21 +499,35 @@ pub async fn apply(
     // Record what this run may create before creating it, so an apply that fails or is
     // interrupted half-way leaves nothing a later prune cannot find.
     let previous = inventory.read(cluster).await?;
-    inventory.write(cluster, &[previous.clone(), keys.clone()].concat(), dry_run).await?;
+    let mut recording = Inventory {
+        objects: [previous.objects.clone(), keys.clone()].concat(),
+        applied: previous.applied.clone(),
+    };
+    inventory.write(cluster, &recording, dry_run).await?;
     let mut results: Vec<Option<Outcome>> = vec![None; objects.len()];
-    let (keys_ref, values_ref) = (&keys, &values);
+    let (keys_ref, values_ref, previous_ref) = (&keys, &values, &previous);
     for phase in plan::plan(&values) {
-        let done: Vec<(usize, Outcome)> = futures::stream::iter(phase.objects.iter().copied())
-            .map(|i| async move {
-                let outcome = cluster.apply_one(&keys_ref[i], &values_ref[i], opts).await?;
-                on_event(&Event::Done(keys_ref[i].clone(), outcome.clone()));
-                Ok::<_, Error>((i, outcome))
+        let phase_keys: Vec<&ObjectKey> = phase.objects.iter().map(|&i| &keys[i]).collect();
+        let mut known = cluster.look_up(&phase_keys, opts.concurrency).await?;
+        let work: Vec<_> = phase.objects.iter().map(|&i| (i, known.remove(&keys[i]))).collect();
+        let done: Vec<(usize, Outcome, Option<String>)> = futures::stream::iter(work)
+            .map(|(i, known)| async move {
+                let key = &keys_ref[i];
+                let last = previous_ref.applied.get(&Inventory::id(key)).map(String::as_str);
+                let (outcome, applied) =
+                    cluster.apply_one(key, &values_ref[i], known, last, opts).await?;
+                on_event(&Event::Done(key.clone(), outcome.clone()));
+                Ok::<_, Error>((i, outcome, applied))
             })
             .buffer_unordered(opts.concurrency.max(1))
             .try_collect()
             .await?;
-        for (i, outcome) in done {
+        for (i, outcome, applied) in done {
             results[i] = Some(outcome);
+            match applied {
+                Some(fingerprint) => recording.applied.insert(Inventory::id(&keys[i]), fingerprint),
+                None => recording.applied.remove(&Inventory::id(&keys[i])),
+            };
         }
         if phase.wait_established && opts.dry_run.is_none() {
             for &i in &phase.objects {
@@ -425,13 +546,14 @@ pub async fn apply(
             .collect(),
     };
     let mut recorded: Vec<ObjectKey> = previous
+        .objects
         .iter()
         .filter(|k| !opts.components.is_empty() && !opts.components.contains(&k.component))
         .cloned()
         .collect();
     recorded.extend(keys.iter().cloned());
     if opts.prune {
-        for key in plan::prune(&previous, &keys, &opts.components) {
+        for key in plan::prune(&previous.objects, &keys, &opts.components) {
             let outcome = match cluster.delete_owned(&key, inventory, dry_run).await? {
                 Outcome::Deleted => Outcome::Pruned,
                 other => other,
@@ -442,9 +564,10 @@ pub async fn apply(
     } else {
         // Not pruning: keep remembering objects that are no longer rendered, so a later
         // `--prune` still finds them.
-        recorded.extend(plan::prune(&previous, &keys, &opts.components));
+        recorded.extend(plan::prune(&previous.objects, &keys, &opts.components));
     }
-    inventory.write(cluster, &recorded, dry_run).await?;
+    recording.objects = recorded;
+    inventory.write(cluster, &recording, dry_run).await?;
     if let Some(timeout) = opts.wait.filter(|_| opts.dry_run.is_none()) {
         for key in keys.iter().filter(|k| {
             matches!(k.kind.as_str(), "Deployment" | "StatefulSet" | "CustomResourceDefinition")
@@ -471,7 +594,7 @@ pub async fn delete(
     let previous = inventory.read(cluster).await?;
     // Everything rendered (in reverse apply order), then what only the inventory remembers.
     let mut targets = plan::prune(&rendered, &[], &[]);
-    targets.extend(plan::prune(&previous, &rendered, components));
+    targets.extend(plan::prune(&previous.objects, &rendered, components));
     let mut seen = std::collections::BTreeSet::new();
     targets.retain(|k| seen.insert(k.identity()));
     let mut report = Report::default();
@@ -487,8 +610,14 @@ pub async fn delete(
         report.results.push((key.clone(), outcome));
     }
     let deleted: std::collections::BTreeSet<_> = targets.iter().map(ObjectKey::identity).collect();
-    let remaining: Vec<ObjectKey> =
-        previous.into_iter().filter(|k| !deleted.contains(&k.identity())).collect();
+    let remaining = Inventory {
+        objects: previous
+            .objects
+            .into_iter()
+            .filter(|k| !deleted.contains(&k.identity()))
+            .collect(),
+        applied: previous.applied,
+    };
     inventory.write(cluster, &remaining, false).await?;
     Ok(report)
 }
@@ -513,6 +642,35 @@ mod tests {
                 .with_details(details)
                 .boxed(),
         )
+    }
+
+    fn meta(entries: Value) -> ObjectMeta {
+        serde_json::from_value(serde_json::json!({ "name": "web", "managedFields": entries }))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_fingerprint_covers_what_is_applied_and_only_kilns_applied_fields() {
+        let ours = |fields: Value| serde_json::json!({ "manager": "kiln", "operation": "Apply", "fieldsV1": fields });
+        let spec = serde_json::json!({ "f:spec": { "f:replicas": {} } });
+        let live = meta(serde_json::json!([ours(spec.clone())]));
+        let print = applied("sha256:a", &live).expect("Kiln applied fields");
+        assert_ne!(applied("sha256:b", &live), Some(print.clone()), "what is applied counts");
+        // Others' fields and Kiln's status writes do not count; Kiln's own fields do.
+        let busy = meta(serde_json::json!([
+            serde_json::json!({ "manager": "kube-controller-manager", "operation": "Update",
+                                "fieldsV1": { "f:metadata": { "f:annotations": {} } } }),
+            serde_json::json!({ "manager": "kiln", "operation": "Apply", "subresource": "status",
+                                "fieldsV1": { "f:status": {} } }),
+            ours(spec),
+        ]));
+        assert_eq!(applied("sha256:a", &busy), Some(print.clone()));
+        let lost = meta(serde_json::json!([ours(serde_json::json!({ "f:spec": {} }))]));
+        assert_ne!(applied("sha256:a", &lost), Some(print), "a field taken from Kiln counts");
+        let updated = meta(serde_json::json!([
+            { "manager": "kiln", "operation": "Update", "fieldsV1": {} }
+        ]));
+        assert_eq!(applied("sha256:a", &updated), None, "only server-side applies count");
     }
 
     #[test]
