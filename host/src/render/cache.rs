@@ -5,12 +5,11 @@
 //! wasmtime, which must only ever load code Kiln compiled itself.
 //!
 //! A hit is loaded with `Component::deserialize_file`, which maps the file instead of copying
-//! it; the check reads it once through a small buffer. CRC-32 (not sha256) because the
+//! it; the check maps it too (the page cache is shared, nothing is copied). CRC-32 (not sha256) because the
 //! directory is private to the user (see `private`): the checksum guards against corruption,
 //! not against an attacker, and at several GB/s it costs a fraction of the load.
 
 use std::hash::{Hash, Hasher};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"KILNCWA2";
@@ -147,35 +146,25 @@ fn trailer(key: &Key, code_len: u64, crc: u32) -> Vec<u8> {
 }
 
 /// Check the entry in `file` against `key`: its trailer, its length and the CRC-32 of its
-/// code, reading it once through a fixed buffer.
-fn verify(key: &Key, mut file: fs_err::File) -> Result<(), String> {
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
-    let Some(code_len) = len.checked_sub(TRAILER_LEN as u64) else {
+/// code, read through a read-only mapping.
+fn verify(key: &Key, file: fs_err::File) -> Result<(), String> {
+    // SAFETY: entries are written to a temporary file and renamed into place, never changed
+    // in place, so the mapped bytes do not change while they are read (another user cannot
+    // write the directory: see `private_dir`).
+    let map = unsafe { memmap2::Mmap::map(file.file()) }.map_err(|e| e.to_string())?;
+    let Some(code_len) = map.len().checked_sub(TRAILER_LEN) else {
         return Err("not a Kiln cache entry".into());
     };
-    let mut crc = crc32fast::Hasher::new();
-    let mut buffer = vec![0; 256 << 10];
-    let mut left = code_len;
-    while left > 0 {
-        let want = buffer.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let read = file.read(&mut buffer[..want]).map_err(|e| e.to_string())?;
-        if read == 0 {
-            return Err("entry is shorter than its length".into());
-        }
-        crc.update(&buffer[..read]);
-        left -= read as u64;
-    }
-    let mut stored = [0; TRAILER_LEN];
-    file.read_exact(&mut stored).map_err(|e| e.to_string())?;
+    let (code, stored) = map.split_at(code_len);
     if !stored.starts_with(MAGIC) {
         return Err("not a Kiln cache entry".into());
     }
-    let expected = trailer(key, code_len, crc.finalize());
+    let expected = trailer(key, code_len as u64, crc32fast::hash(code));
     let key_end = MAGIC.len() + 32 + 8;
     if stored[..key_end] != expected[..key_end] {
         return Err("entry belongs to another prototype or engine".into());
     }
-    if stored[..] != expected[..] {
+    if stored != &expected[..] {
         return Err("compiled code does not match its checksum".into());
     }
     Ok(())

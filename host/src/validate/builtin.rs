@@ -13,6 +13,9 @@ use serde_json::value::RawValue;
 use super::schema::Compiled;
 
 const BUNDLE: &str = include_str!("kubernetes-schemas.json");
+/// The bundle's `source` and `versions`, written beside it by the same script: every
+/// validation needs them, few need the definitions.
+const HEADER: &str = include_str!("kubernetes-versions.json");
 
 /// Built-in API groups older than every embedded version, whose kinds now live elsewhere
 /// (`extensions/v1beta1` Deployments and Ingresses).
@@ -34,7 +37,7 @@ struct Variant<'a> {
     s: &'a RawValue,
 }
 
-/// The bundle's first fields: enough to pick a version, without the definitions.
+/// The bundle's source and versions: enough to pick a version, without the definitions.
 #[derive(Deserialize)]
 struct Header<'a> {
     #[serde(borrow)]
@@ -47,7 +50,7 @@ fn header() -> Result<&'static Header<'static>, String> {
     static PARSED: OnceLock<Result<Header<'static>, String>> = OnceLock::new();
     PARSED
         .get_or_init(|| {
-            serde_json::from_str(BUNDLE).map_err(|e| format!("embedded schemas are corrupt: {e}"))
+            serde_json::from_str(HEADER).map_err(|e| format!("embedded schemas are corrupt: {e}"))
         })
         .as_ref()
         .map_err(Clone::clone)
@@ -231,6 +234,14 @@ mod tests {
             Lookup::Found(c) => c,
             _ => panic!("no schema for {api_version} {kind}"),
         }
+    }
+
+    #[test]
+    fn the_header_is_the_bundles() {
+        let bundle: serde_json::Value = serde_json::from_str(BUNDLE).unwrap();
+        let header = header().unwrap();
+        assert_eq!(bundle["source"], header.source);
+        assert_eq!(bundle["versions"], serde_json::json!(header.versions));
     }
 
     #[test]
