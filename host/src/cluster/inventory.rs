@@ -61,7 +61,7 @@ impl InventoryRef {
         }
     }
 
-    /// The recorded objects and their fingerprints by [`Inventory::id`]; none if there is no
+    /// The recorded objects and their fingerprints by `Inventory::id`; none if there is no
     /// inventory yet. An inventory from before fingerprints has none.
     pub async fn read(&self, cluster: &Cluster) -> Result<Inventory, Error> {
         let object = self.key().to_string();
