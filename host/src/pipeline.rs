@@ -243,14 +243,14 @@ mod memo {
     use crate::app::App;
     use crate::validate::{Fingerprint, Memo};
 
-    /// The memo of one environment of one app, with the salt of this Kiln build; `None` when
-    /// the build cannot be told apart from others (its executable cannot be read).
+    /// The memo of one environment of one app, with the salt of this Kiln build.
     pub struct File {
         path: PathBuf,
         salt: String,
     }
 
-    /// The memo of `environment` of `app`, in the private directory `dir`.
+    /// The memo of `environment` of `app`, in the private directory `dir`; `None` when this
+    /// build cannot be told apart from others (its executable cannot be read).
     pub fn file(dir: &Path, app: &App, environment: &str) -> Option<File> {
         // Another build of the same version may check differently: the executable's size and
         // modification time tell builds apart.

@@ -31,9 +31,9 @@ pub struct Args {
     /// Objects applied at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     concurrency: usize,
-    /// Send every object, even those unchanged since the last apply. By default Kiln skips
-    /// an object when what it would apply and the live object's Kiln-owned fields are exactly
-    /// as after the last apply (anyone else's change to those fields takes them from Kiln).
+    /// Send every object, even those unchanged since the last apply. By default Kiln skips an
+    /// object when it would apply the same as last time and nobody has written the object since
+    /// (its resource version is the one Kiln's last apply left).
     #[arg(long)]
     reapply_unchanged: bool,
     /// Print each object's outcome, not only the summary.

@@ -300,10 +300,8 @@ impl Cluster {
     /// looked; `last`, its fingerprint in the inventory. Returns what happened and the
     /// fingerprint to record (none after a dry run).
     ///
-    /// Skips the request when the object is unchanged since the last apply: the live object's
-    /// fields owned by Kiln, with what Kiln would apply now, have the recorded fingerprint (see
-    /// [`applied`]). Anything another writer changes in those fields moves their ownership away
-    /// from Kiln, so it is applied again (and conflicts, as without the skip).
+    /// Skips the request when nothing changed since the last apply: Kiln would apply the same
+    /// object, and nobody wrote it since (see [`applied`]); an apply would then change nothing.
     async fn apply_one(
         &self,
         key: &ObjectKey,
@@ -424,16 +422,12 @@ fn applied_digest(object: &Value) -> String {
 }
 
 /// The fingerprint of an apply of an object whose digest is `desired` (see [`applied_digest`])
-/// to an object with metadata `live`: that digest and the fields `live` records as applied by
-/// Kiln. `None` when Kiln applied none of its fields.
+/// that left the live object at `live`'s resource version. Any write to the object since, by
+/// anyone (another environment or a checkout of this one, an edit, a controller), changes its
+/// resource version. `None` when the server gave none.
 fn applied(desired: &str, live: &ObjectMeta) -> Option<String> {
-    let ours = live.managed_fields.iter().flatten().find(|entry| {
-        entry.manager.as_deref() == Some(FIELD_MANAGER)
-            && entry.operation.as_deref() == Some("Apply")
-            && entry.subresource.as_deref().unwrap_or_default().is_empty()
-    })?;
-    let fields = ours.fields_v1.as_ref()?.0.to_string();
-    Some(crate::registry::digest(format!("{desired}\n{fields}").as_bytes()))
+    let version = live.resource_version.as_deref().filter(|v| !v.is_empty())?;
+    Some(crate::registry::digest(format!("{desired}\n{version}").as_bytes()))
 }
 
 /// Refuse to take over an object that exists but is not this app's: prune and delete would
@@ -644,33 +638,17 @@ mod tests {
         )
     }
 
-    fn meta(entries: Value) -> ObjectMeta {
-        serde_json::from_value(serde_json::json!({ "name": "web", "managedFields": entries }))
-            .unwrap()
-    }
-
     #[test]
-    fn the_fingerprint_covers_what_is_applied_and_only_kilns_applied_fields() {
-        let ours = |fields: Value| serde_json::json!({ "manager": "kiln", "operation": "Apply", "fieldsV1": fields });
-        let spec = serde_json::json!({ "f:spec": { "f:replicas": {} } });
-        let live = meta(serde_json::json!([ours(spec.clone())]));
-        let print = applied("sha256:a", &live).expect("Kiln applied fields");
-        assert_ne!(applied("sha256:b", &live), Some(print.clone()), "what is applied counts");
-        // Others' fields and Kiln's status writes do not count; Kiln's own fields do.
-        let busy = meta(serde_json::json!([
-            serde_json::json!({ "manager": "kube-controller-manager", "operation": "Update",
-                                "fieldsV1": { "f:metadata": { "f:annotations": {} } } }),
-            serde_json::json!({ "manager": "kiln", "operation": "Apply", "subresource": "status",
-                                "fieldsV1": { "f:status": {} } }),
-            ours(spec),
-        ]));
-        assert_eq!(applied("sha256:a", &busy), Some(print.clone()));
-        let lost = meta(serde_json::json!([ours(serde_json::json!({ "f:spec": {} }))]));
-        assert_ne!(applied("sha256:a", &lost), Some(print), "a field taken from Kiln counts");
-        let updated = meta(serde_json::json!([
-            { "manager": "kiln", "operation": "Update", "fieldsV1": {} }
-        ]));
-        assert_eq!(applied("sha256:a", &updated), None, "only server-side applies count");
+    fn the_fingerprint_covers_what_is_applied_and_any_write_since() {
+        let at = |version: &str| ObjectMeta {
+            resource_version: Some(version.into()),
+            ..ObjectMeta::default()
+        };
+        let print = applied("sha256:a", &at("41")).expect("a resource version");
+        assert_eq!(applied("sha256:a", &at("41")), Some(print.clone()));
+        assert_ne!(applied("sha256:b", &at("41")), Some(print.clone()), "what is applied counts");
+        assert_ne!(applied("sha256:a", &at("42")), Some(print), "a write since counts");
+        assert_eq!(applied("sha256:a", &ObjectMeta::default()), None);
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! The per-environment inventory: a ConfigMap in the environment's namespace listing every
 //! object the last apply made, so prune knows what to look at without listing every kind in
-//! the cluster; and, for each object, a fingerprint of what Kiln applied and the fields the
-//! server then recorded as Kiln's, so a re-apply can leave alone what nobody changed (see
-//! `execute::Applied`).
+//! the cluster; and, for each object, a fingerprint of what Kiln applied and the resource
+//! version it left, so a re-apply can leave alone what nobody changed (see `execute::applied`).
 
 use std::collections::BTreeMap;
 
@@ -19,7 +18,7 @@ pub struct Inventory {
     /// The objects applied, and those remembered for a later prune.
     pub objects: Vec<ObjectKey>,
     /// For objects applied, by [`Inventory::id`]: the fingerprint of what was applied and the
-    /// fields the server recorded as Kiln's.
+    /// resource version it left.
     pub applied: BTreeMap<String, String>,
 }
 

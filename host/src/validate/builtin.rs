@@ -48,22 +48,24 @@ struct Header<'a> {
 
 fn header() -> Result<&'static Header<'static>, String> {
     static PARSED: OnceLock<Result<Header<'static>, String>> = OnceLock::new();
-    PARSED
-        .get_or_init(|| {
-            serde_json::from_str(HEADER).map_err(|e| format!("embedded schemas are corrupt: {e}"))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+    parsed(&PARSED, HEADER)
 }
 
 fn bundle() -> Result<&'static Bundle<'static>, String> {
     static PARSED: OnceLock<Result<Bundle<'static>, String>> = OnceLock::new();
-    PARSED
-        .get_or_init(|| {
-            serde_json::from_str(BUNDLE).map_err(|e| format!("embedded schemas are corrupt: {e}"))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+    parsed(&PARSED, BUNDLE)
+}
+
+/// `text` (embedded) parsed once into `cell`.
+fn parsed<T: Deserialize<'static>>(
+    cell: &'static OnceLock<Result<T, String>>,
+    text: &'static str,
+) -> Result<&'static T, String> {
+    cell.get_or_init(|| {
+        serde_json::from_str(text).map_err(|e| format!("embedded schemas are corrupt: {e}"))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 /// Where the built-in schemas come from, for notes: `kubernetes-validate 1.37.0 (PyPI)...`.
