@@ -17,8 +17,8 @@ use sha2::{Digest, Sha256};
 pub type Fingerprint = [u8; 32];
 
 /// Fingerprints of objects that passed their schema check before, and the salt they were made
-/// with. The default remembers nothing.
-#[derive(Debug, Default)]
+/// with.
+#[derive(Debug)]
 pub struct Memo {
     salt: Vec<u8>,
     passed: HashSet<Fingerprint>,
@@ -47,19 +47,17 @@ impl Memo {
         self.passed.contains(fingerprint)
     }
 
-    /// The fingerprint of `object` checked against the schema `schema` names.
-    pub(super) fn fingerprint(&self, schema: &str, object: &Value) -> Fingerprint {
+    /// The fingerprint of `object` checked against the schema `schema` names; `None` if the
+    /// object cannot be serialized (then it is simply checked).
+    pub(super) fn fingerprint(&self, schema: &str, object: &Value) -> Option<Fingerprint> {
         let mut hasher = Sha256::new();
         for part in [&self.salt[..], schema.as_bytes()] {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part);
         }
         // serde_json writes a `Value` the same way every time (keys sorted).
-        if serde_json::to_writer(HashWriter(&mut hasher), object).is_err() {
-            // Writing into a hasher cannot fail; if it did, nothing is remembered for it.
-            return [0; 32];
-        }
-        hasher.finalize().into()
+        serde_json::to_writer(HashWriter(&mut hasher), object).ok()?;
+        Some(hasher.finalize().into())
     }
 }
 
@@ -84,21 +82,18 @@ mod tests {
 
     #[test]
     fn fingerprints_depend_on_salt_schema_and_every_byte_of_the_object() {
-        let memo = Memo::decode("build a", &[]);
+        let print = |salt: &str, schema: &str, object: &Value| {
+            Memo::decode(salt, &[]).fingerprint(schema, object).expect("serializable")
+        };
         let object = json!({"kind": "ConfigMap", "data": {"a": "1"}});
-        let base = memo.fingerprint("builtin 1.33 v1 ConfigMap", &object);
-        assert_eq!(base, memo.fingerprint("builtin 1.33 v1 ConfigMap", &object.clone()));
-        assert_ne!(base, memo.fingerprint("builtin 1.34 v1 ConfigMap", &object));
-        assert_ne!(
-            base,
-            Memo::decode("build b", &[]).fingerprint("builtin 1.33 v1 ConfigMap", &object)
-        );
+        let base = print("build a", "builtin 1.33 v1 ConfigMap", &object);
+        assert_eq!(base, print("build a", "builtin 1.33 v1 ConfigMap", &object.clone()));
+        assert_ne!(base, print("build a", "builtin 1.34 v1 ConfigMap", &object));
+        assert_ne!(base, print("build b", "builtin 1.33 v1 ConfigMap", &object));
         let changed = json!({"kind": "ConfigMap", "data": {"a": "2"}});
-        assert_ne!(base, memo.fingerprint("builtin 1.33 v1 ConfigMap", &changed));
+        assert_ne!(base, print("build a", "builtin 1.33 v1 ConfigMap", &changed));
         // Length-prefixed parts: moving bytes between salt and schema changes the fingerprint.
-        let shifted =
-            Memo::decode("build ab", &[]).fingerprint("uiltin 1.33 v1 ConfigMap", &object);
-        assert_ne!(base, shifted);
+        assert_ne!(base, print("build ab", "uiltin 1.33 v1 ConfigMap", &object));
     }
 
     #[test]

@@ -156,7 +156,7 @@ fn remembered(
     passed: &mut Vec<Fingerprint>,
     check: impl FnOnce() -> Vec<Finding>,
 ) -> Vec<Finding> {
-    let fingerprint = memo.zip(schema).map(|(memo, schema)| memo.fingerprint(&schema, value));
+    let fingerprint = memo.zip(schema).and_then(|(memo, schema)| memo.fingerprint(&schema, value));
     if let (Some(memo), Some(known)) = (memo, fingerprint)
         && memo.contains(&known)
     {
