@@ -132,6 +132,47 @@ fn a_reapply_sends_only_what_changed_since_the_last_apply() {
 }
 
 #[test]
+fn an_identity_that_may_not_list_still_applies() {
+    let (app, ns) = ("nolist", &namespace("nolist"));
+    let admin = cluster_app(app, ns);
+    // Four of each kind, so Kiln would read them with one LIST.
+    for i in 1..4 {
+        let name = format!("web{i}");
+        let args =
+            ["generate", "tf-serving", &name, &format!("--name={name}"), "--modelPath=gs://b/m"];
+        admin.ok(app, &args);
+    }
+    // A service account that may get, create and patch what the app renders, but not list it.
+    admin.kubectl(&["-n", ns, "create", "serviceaccount", "deployer"]);
+    let verbs = ["--verb=get", "--verb=create", "--verb=patch"];
+    let resource = "--resource=deployments,services,configmaps";
+    admin.kubectl(&[&["-n", ns, "create", "role", "deployer", resource][..], &verbs].concat());
+    let subject = format!("--serviceaccount={ns}:deployer");
+    admin.kubectl(&["-n", ns, "create", "rolebinding", "deployer", "--role=deployer", &subject]);
+    let token = admin.kubectl(&["-n", ns, "create", "token", "deployer"]);
+    let kubeconfig = admin.app("deployer.kubeconfig");
+    std::fs::copy(crate::common::test_kubeconfig(), &kubeconfig).unwrap();
+    let deployer = Scratch::with_kubeconfig(kubeconfig);
+    deployer.kubectl(&[
+        "config",
+        "set-credentials",
+        "deployer",
+        &format!("--token={}", token.trim()),
+    ]);
+    deployer.kubectl(&["config", "set-context", "envtest", "--user=deployer"]);
+    // The app's commands, as the service account.
+    let apply = || {
+        let mut command = admin.command(app, &["apply", "dev"]);
+        let out = command.env("KUBECONFIG", admin.app("deployer.kubeconfig")).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (ok, stderr) = apply();
+    assert!(ok && stderr.contains("applied `dev`: 8 created"), "{stderr}");
+    let (ok, stderr) = apply();
+    assert!(ok && stderr.contains("applied `dev`: 8 unchanged"), "{stderr}");
+}
+
+#[test]
 fn a_conflict_names_the_other_manager_and_force_takes_over() {
     let (app, ns) = ("conflict", &namespace("conflict"));
     let s = cluster_app(app, ns);

@@ -257,8 +257,8 @@ impl Cluster {
     /// What is in the cluster already for `keys` (one phase), so each apply needs one request,
     /// not a GET and a PATCH: the metadata of every object of a kind in a namespace, read with
     /// one paged LIST, for each kind and namespace with at least [`LIST_FROM`] of the objects.
-    /// Objects in smaller groups are not in the map (their apply reads them itself); those
-    /// looked up and absent map to `None`.
+    /// Objects in smaller groups, or of kinds Kiln may not list, are not in the map (their
+    /// apply reads them itself); those looked up and absent map to `None`.
     async fn look_up(&self, keys: &[&ObjectKey], concurrency: usize) -> Result<Known, Error> {
         let mut groups: HashMap<(&str, &str, Option<&str>), Vec<&ObjectKey>> = HashMap::new();
         for key in keys {
@@ -267,13 +267,17 @@ impl Cluster {
         }
         let lists = groups.into_values().filter(|g| g.len() >= LIST_FROM).map(|group| async move {
             let api = self.api(group[0]).await?;
+            // Errors name the kind and namespace listed: `Deployment/ns/*`.
+            let all = ObjectKey { name: "*".into(), ..group[0].clone() };
             let mut live: HashMap<String, ObjectMeta> = HashMap::new();
             let mut params = ListParams::default().limit(LIST_PAGE);
             loop {
-                let page = self
-                    .retry(|| api.list_metadata(&params))
-                    .await
-                    .map_err(|e| self.error("list", group[0], e))?;
+                let page = match self.retry(|| api.list_metadata(&params)).await {
+                    Ok(page) => page,
+                    // Allowed to get and apply but not to list: each apply reads its object.
+                    Err(kube::Error::Api(status)) if status.code == 403 => return Ok(Vec::new()),
+                    Err(e) => return Err(self.error("list", &all, e)),
+                };
                 live.extend(
                     page.items
                         .into_iter()
