@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod checked;
 pub mod cli;
 pub mod cluster;
 #[cfg(feature = "fuzzing")]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::app::{self, App, AppError, PrototypeRef, ResolvedParam};
+use crate::checked::Checked;
 use crate::manifest::permissions::{self, Grant, Violation};
 use crate::manifest::{self, ComponentObjects};
 use crate::prototype::{ComponentView, Environment, Info};
@@ -85,12 +86,17 @@ pub struct Prototypes<'a> {
     engine: &'a Engine,
     limits: Limits,
     loaded: BTreeMap<String, Loaded>,
+    /// Installed wasm and compiled code already checked, so a warm load reads neither.
+    checked: Checked,
+    /// `kiln.lock`, read once.
+    installed: Option<app::Installed>,
 }
 
 impl<'a> Prototypes<'a> {
     /// Load prototypes of `app` with `engine` under `limits`.
     pub fn new(app: &'a App, engine: &'a Engine, limits: Limits) -> Self {
-        Prototypes { app, engine, limits, loaded: BTreeMap::new() }
+        let checked = engine.checked_memo(app.dir().root());
+        Prototypes { app, engine, limits, loaded: BTreeMap::new(), checked, installed: None }
     }
 
     /// The limits prototypes run under.
@@ -103,32 +109,58 @@ impl<'a> Prototypes<'a> {
     /// messages.
     pub fn load(&mut self, component: Option<&str>, reference: &str) -> Result<&Loaded, Error> {
         if !self.loaded.contains_key(reference) {
-            // Installed wasm was hashed to check it against the lock: its sha256 is known.
-            let (wasm, sha256, grant) = match PrototypeRef::parse(reference) {
-                PrototypeRef::Installed(r) => {
-                    let installed = self.app.find_prototype(&r)?;
-                    let (wasm, granted) = self.app.read_prototype(&installed)?;
-                    let sha256 = installed
-                        .digest
-                        .strip_prefix("sha256:")
-                        .and_then(|hex| hex::decode(hex).ok()?.try_into().ok());
-                    (wasm, sha256, Some(Grant { package: installed.package_reference(), granted }))
-                }
-                PrototypeRef::File(path) => (self.app.read_prototype_file(&path)?, None, None),
-            };
             let render_err = |error| match component {
                 Some(c) => Error::Render { component: c.into(), error },
                 None => Error::Prototype(error),
             };
-            let loaded = match sha256 {
-                Some(sha256) => self.engine.load_digested(reference, &wasm, sha256),
-                None => self.engine.load(reference, &wasm),
+            let (prototype, grant) = match PrototypeRef::parse(reference) {
+                PrototypeRef::Installed(r) => {
+                    let lock = match &mut self.installed {
+                        Some(lock) => lock,
+                        slot @ None => slot.insert(self.app.installed()?),
+                    };
+                    let installed = lock.find_prototype(&r)?;
+                    let (wasm, granted) =
+                        self.app.check_prototype(lock, &installed, Some(&mut self.checked))?;
+                    let grant = Grant { package: installed.package_reference(), granted };
+                    let cached = self
+                        .engine
+                        .load_cached(reference, wasm.sha256, Some(&mut self.checked))
+                        .map_err(render_err)?;
+                    let prototype = match cached {
+                        Some(prototype) => prototype,
+                        None => {
+                            // Not read when unchanged since it last matched the lock; its
+                            // compiled code is gone, so it is read (and checked) now.
+                            let bytes = match wasm.bytes {
+                                Some(bytes) => bytes,
+                                None => self.app.read_prototype(&installed)?.0,
+                            };
+                            self.engine
+                                .compile_digested(reference, &bytes, wasm.sha256)
+                                .map_err(render_err)?
+                        }
+                    };
+                    (prototype, Some(grant))
+                }
+                PrototypeRef::File(path) => {
+                    let wasm = self.app.read_prototype_file(&path)?;
+                    (self.engine.load(reference, &wasm).map_err(render_err)?, None)
+                }
             };
-            let mut prototype = loaded.map_err(render_err)?;
+            let mut prototype = prototype;
             let info = prototype.describe(&self.limits).map_err(render_err)?;
             self.loaded.insert(reference.to_string(), Loaded { prototype, info, grant });
         }
         Ok(&self.loaded[reference])
+    }
+}
+
+impl Drop for Prototypes<'_> {
+    /// What was checked is remembered for the next command, whether or not this one succeeded:
+    /// each check stands on its own.
+    fn drop(&mut self) {
+        self.checked.save();
     }
 }
 
@@ -252,12 +284,7 @@ mod memo {
     /// The memo of `environment` of `app`, in the private directory `dir`; `None` when this
     /// build cannot be told apart from others (its executable cannot be read).
     pub fn file(dir: &Path, app: &App, environment: &str) -> Option<File> {
-        // Another build of the same version may check differently: the executable's size and
-        // modification time tell builds apart.
-        let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
-        let modified = exe.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
-        let salt =
-            format!("kiln {} {} {}", env!("CARGO_PKG_VERSION"), exe.len(), modified.as_nanos());
+        let salt = crate::render::build_identity()?.to_string();
         let which = format!("{}\0{environment}", app.dir().root().display());
         let name = crate::registry::digest(which.as_bytes());
         let name = name.trim_start_matches("sha256:");
@@ -274,14 +301,7 @@ mod memo {
 
     /// Remember `passed` in `file`, atomically.
     pub fn write(file: &File, passed: &[Fingerprint]) -> std::io::Result<()> {
-        use std::os::unix::fs::DirBuilderExt;
-        let dir = file.path.parent().ok_or(std::io::ErrorKind::InvalidInput)?;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-        crate::render::private_dir(dir).map_err(std::io::Error::other)?;
-        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut temp, &Memo::encode(passed))?;
-        temp.persist(&file.path).map_err(|e| e.error)?;
-        Ok(())
+        crate::checked::write_private(&file.path, &Memo::encode(passed))
     }
 }
 
@@ -366,41 +386,22 @@ fn generate_all(
     env: &Environment,
     limits: &Limits,
 ) -> Vec<(crate::prototype::Params, Result<render::Rendered, render::Error>)> {
-    let generate = |c: &Resolved| {
+    use rayon::prelude::*;
+    let generate = |c: &&Resolved| {
         let params = app::param_values(&c.params);
         let result = c.loaded.prototype.generate(&c.loaded.info, &c.name, &params, env, limits);
         (params, result)
     };
     let threads = std::thread::available_parallelism().map_or(1, usize::from).min(components.len());
-    if threads <= 1 {
-        return components.iter().map(|c| generate(c)).collect();
-    }
     // Guests run on the calling thread's stack: room for the Wasm stack limit and the host.
     let stack = limits.get_usize(render::Limit::Stack).saturating_add(HOST_STACK);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(c) = components.get(i) else { break done };
-            done.push((i, generate(c)));
-        }
-    };
-    let mut results: Vec<_> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (1..threads)
-            .filter_map(|_| {
-                std::thread::Builder::new().stack_size(stack).spawn_scoped(scope, work).ok()
-            })
-            .collect();
-        // This thread works too, so the render goes on even if no thread could be started.
-        let mut all = work();
-        for worker in workers {
-            all.extend(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        }
-        all
-    });
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+    let pool = (threads > 1)
+        .then(|| rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(stack).build());
+    match pool {
+        Some(Ok(pool)) => pool.install(|| components.par_iter().map(generate).collect()),
+        // One component, one core, or no threads to be had: render here, in order.
+        _ => components.iter().map(generate).collect(),
+    }
 }
 
 /// Annotation with the digest of the prototype that rendered an object.

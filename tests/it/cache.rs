@@ -10,8 +10,10 @@ fn engine_with_cache(dir: &std::path::Path) -> Engine {
     Engine::new(EngineOptions { cache_dir: Some(dir.to_path_buf()), ..Default::default() }).unwrap()
 }
 
+/// The files in `dir` (not the memo directories beside compiled code), sorted.
 fn cached_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let entries = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path());
+    let mut files: Vec<_> = entries.filter(|path| path.is_file()).collect();
     files.sort();
     files
 }
@@ -66,4 +68,43 @@ fn an_unwritable_cache_is_a_note_not_a_failure() {
     assert_eq!(load_and_render(&engine), CodeSource::Compiled);
     let notes = engine.take_notes();
     assert!(notes.iter().any(|n| n.contains("cannot cache compiled code")), "{notes:?}");
+}
+
+/// A description depends only on the wasm, so it is kept beside the compiled code; one written
+/// by another Kiln build, unreadable or inconsistent is not trusted and is described again.
+#[test]
+fn a_description_is_remembered_and_a_foreign_or_broken_one_is_described_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = fs_read(TF_SERVING);
+    let describe = || {
+        let mut prototype = engine_with_cache(dir.path()).load("tf-serving", &wasm).unwrap();
+        prototype.describe(&Default::default()).unwrap()
+    };
+    let described = describe();
+    let files = cached_files(&dir.path().join("described"));
+    let [file] = files.as_slice() else { panic!("one remembered description: {files:?}") };
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+
+    // What is remembered is what a warm load returns: edit it to see.
+    let mut edited = original.clone();
+    edited["info"]["description"] = "remembered".into();
+    std::fs::write(file, edited.to_string()).unwrap();
+    assert_eq!(describe().description, "remembered");
+
+    let mut foreign = edited.clone();
+    foreign["kiln"] = "kiln 0.0.1 another build".into();
+    let mut inconsistent = edited.clone();
+    inconsistent["info"]["name"] = "Not A DNS Label".into();
+    for (what, bytes) in [
+        ("another build's", foreign.to_string().into_bytes()),
+        ("inconsistent", inconsistent.to_string().into_bytes()),
+        ("torn", original.to_string().as_bytes()[..40].to_vec()),
+    ] {
+        std::fs::write(file, bytes).unwrap();
+        assert_eq!(describe(), described, "{what} description: the guest describes itself");
+        let rewritten: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+        assert_eq!(rewritten, original, "{what} description replaced");
+    }
 }

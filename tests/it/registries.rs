@@ -241,6 +241,45 @@ fn a_changed_file_in_vendor_is_caught_before_any_guest_code_runs() {
     assert!(err.contains("differs from the one in the package's kiln-package.toml"), "{err}");
 }
 
+/// A warm run does not read installed wasm unchanged since it last matched the lock
+/// (`kiln::checked`); a change in place that keeps the file's size and modification time is
+/// still caught, because its status-change time moves.
+#[test]
+fn a_file_changed_in_place_after_warm_runs_is_caught() {
+    use kiln::app::App;
+    use kiln::checked::Checked;
+    let s = Scratch::new();
+    init(&s);
+    s.ok("app", &["pkg", "install", "kubeflow/tf-serving"]);
+    s.ok("app", &["generate", "tf-serving", "web", "--name=web", "--modelPath=gs://b/m"]);
+    // Files changed less than this long ago are checked but not remembered.
+    std::thread::sleep(kiln::checked::SETTLED + std::time::Duration::from_millis(100));
+    let shown = s.ok("app", &["show", "default"]);
+
+    let app = App::find(&s.app("app")).unwrap();
+    let installed = app.installed().unwrap();
+    let prototype = installed.find_prototype("tf-serving").unwrap();
+    let check = |memo: &mut Checked| app.check_prototype(&installed, &prototype, Some(memo));
+    let mut memo = Checked::open(s.cache(), app.dir().root());
+    let (wasm, _) = check(&mut memo).unwrap();
+    assert!(wasm.bytes.is_none(), "`kiln show` remembered the file as checked");
+    assert_eq!(s.ok("app", &["show", "default"]), shown, "a warm run renders the same");
+
+    let path = s.app("app").join("vendor/kubeflow/tf-serving/tf-serving.wasm");
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(modified).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), modified);
+
+    let err = check(&mut Checked::open(s.cache(), app.dir().root())).unwrap_err().to_string();
+    assert!(err.contains("does not match its digest in kiln.lock"), "{err}");
+    let err = s.fails("app", &["show", "default"]);
+    assert!(err.contains("tf-serving.wasm does not match its digest in kiln.lock"), "{err}");
+}
+
 /// A published directory registry in the scratch dir, with serving 1.0.0.
 fn published(s: &Scratch) -> PathBuf {
     let src = serving_source(s, "1.0.0");

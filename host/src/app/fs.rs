@@ -76,15 +76,34 @@ impl AppDir {
         path: impl AsRef<Path>,
         limit: u64,
     ) -> Result<Result<Vec<u8>, u64>, FsError> {
-        use std::io::Read;
         let path = path.as_ref();
-        let file = self.dir.open(path).map_err(|e| self.err("read", path, e))?;
+        let file = self.open_file(path)?;
+        self.read_open_at_most(path, &file, limit)
+    }
+
+    /// Open the file at `path` for reading.
+    pub fn open_file(&self, path: impl AsRef<Path>) -> Result<std::fs::File, FsError> {
+        let path = path.as_ref();
+        Ok(self.dir.open(path).map_err(|e| self.err("read", path, e))?.into_std())
+    }
+
+    /// [`AppDir::read_bytes_at_most`] of `file`, opened from `path` with [`AppDir::open_file`].
+    pub fn read_open_at_most(
+        &self,
+        path: &Path,
+        mut file: &std::fs::File,
+        limit: u64,
+    ) -> Result<Result<Vec<u8>, u64>, FsError> {
+        use std::io::Read;
         let size = file.metadata().map_err(|e| self.err("read", path, e))?.len();
         if size > limit {
             return Ok(Err(size));
         }
         let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| self.err("read", path, e))?;
+        Read::by_ref(&mut file)
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.err("read", path, e))?;
         if bytes.len() as u64 > limit {
             return Ok(Err(bytes.len() as u64));
         }

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 pub use files::{AppFile, ComponentFile, EnvironmentFile, RawParam, RawParams, RegistryEntry};
 pub use fs::{AppDir, FsError, Transaction};
-pub use packages::{Finding, InstalledPackage, InstalledPrototype, LOCK_FILE, PrototypeRef};
+pub use packages::{
+    CheckedWasm, Finding, Installed, InstalledPackage, InstalledPrototype, LOCK_FILE, PrototypeRef,
+};
 pub use params::{
     ParamSource, ResolvedParam, resolve as resolve_params, typed, values as param_values,
 };

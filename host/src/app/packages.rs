@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{App, AppError, Transaction};
+use crate::checked::{Checked, Stamp};
 use crate::registry::{self, Fetched, MANIFEST_FILE, PackageManifest, PermissionSet, wasm_file};
 
 /// The lock file.
@@ -113,16 +114,31 @@ pub struct Finding {
     pub message: String,
 }
 
-impl App {
-    /// The packages in `kiln.lock`, sorted by reference.
-    pub fn installed_packages(&self) -> Result<Vec<InstalledPackage>, AppError> {
-        let Some(text) = self.dir.read(LOCK_FILE)? else { return Ok(Vec::new()) };
-        parse_lock(&text)
+/// An installed file, checked against `kiln.lock`.
+#[derive(Debug, Clone)]
+pub struct CheckedWasm {
+    /// Its sha256, as the lock records it.
+    pub sha256: [u8; 32],
+    /// Its bytes; `None` when it was not read because it is unchanged since it last matched
+    /// (see [`crate::checked`]).
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// What `kiln.lock` records, read once: for commands that look up several prototypes.
+#[derive(Debug, Clone, Default)]
+pub struct Installed {
+    packages: Vec<InstalledPackage>,
+}
+
+impl Installed {
+    /// The packages, sorted by reference.
+    pub fn packages(&self) -> &[InstalledPackage] {
+        &self.packages
     }
 
-    /// The installed package `reference` (`registry/package`, or an unambiguous `package`).
-    pub fn installed_package(&self, reference: &str) -> Result<InstalledPackage, AppError> {
-        let all = self.installed_packages()?;
+    /// The package `reference` (`registry/package`, or an unambiguous `package`).
+    pub fn package(&self, reference: &str) -> Result<InstalledPackage, AppError> {
+        let all = &self.packages;
         let matches: Vec<&InstalledPackage> =
             all.iter().filter(|p| p.reference() == reference || p.name == reference).collect();
         match matches.as_slice() {
@@ -143,9 +159,9 @@ impl App {
     }
 
     /// Every installed prototype, sorted by reference.
-    pub fn installed_prototypes(&self) -> Result<Vec<InstalledPrototype>, AppError> {
+    pub fn prototypes(&self) -> Vec<InstalledPrototype> {
         let mut all = Vec::new();
-        for package in self.installed_packages()? {
+        for package in &self.packages {
             for name in &package.prototypes {
                 let file = wasm_file(name);
                 all.push(InstalledPrototype {
@@ -158,13 +174,13 @@ impl App {
             }
         }
         all.sort_by_key(InstalledPrototype::reference);
-        Ok(all)
+        all
     }
 
-    /// Find an installed prototype by full reference (`kubeflow/tf-serving/tf-serving`),
+    /// The installed prototype named by full reference (`kubeflow/tf-serving/tf-serving`),
     /// `package/prototype`, or unambiguous short name (`tf-serving`).
     pub fn find_prototype(&self, query: &str) -> Result<InstalledPrototype, AppError> {
-        let all = self.installed_prototypes()?;
+        let all = self.prototypes();
         let matches: Vec<&InstalledPrototype> = all
             .iter()
             .filter(|p| {
@@ -186,14 +202,69 @@ impl App {
             }),
         }
     }
+}
+
+impl App {
+    /// What `kiln.lock` records.
+    pub fn installed(&self) -> Result<Installed, AppError> {
+        let Some(text) = self.dir.read(LOCK_FILE)? else { return Ok(Installed::default()) };
+        Ok(Installed { packages: parse_lock(&text)? })
+    }
+
+    /// The packages in `kiln.lock`, sorted by reference.
+    pub fn installed_packages(&self) -> Result<Vec<InstalledPackage>, AppError> {
+        Ok(self.installed()?.packages)
+    }
+
+    /// The installed package `reference` (`registry/package`, or an unambiguous `package`).
+    pub fn installed_package(&self, reference: &str) -> Result<InstalledPackage, AppError> {
+        self.installed()?.package(reference)
+    }
+
+    /// Every installed prototype, sorted by reference.
+    pub fn installed_prototypes(&self) -> Result<Vec<InstalledPrototype>, AppError> {
+        Ok(self.installed()?.prototypes())
+    }
+
+    /// Find an installed prototype by full reference (`kubeflow/tf-serving/tf-serving`),
+    /// `package/prototype`, or unambiguous short name (`tf-serving`).
+    pub fn find_prototype(&self, query: &str) -> Result<InstalledPrototype, AppError> {
+        self.installed()?.find_prototype(query)
+    }
 
     /// Read `file` of `package` and check it against the lock.
     fn read_verified(&self, package: &InstalledPackage, file: &str) -> Result<Vec<u8>, AppError> {
+        let verified = self.check_file(package, file, None)?;
+        Ok(verified.bytes.unwrap_or_default())
+    }
+
+    /// Check `file` of `package` against the lock. With `memo`, a file unchanged since it last
+    /// matched is not read again (its `bytes` are `None`); without, it is always read.
+    fn check_file(
+        &self,
+        package: &InstalledPackage,
+        file: &str,
+        mut memo: Option<&mut Checked>,
+    ) -> Result<CheckedWasm, AppError> {
         let path = format!("{}/{file}", package.dir());
         let expected = package.files.get(file).cloned().ok_or_else(|| AppError::Invalid {
             location: LOCK_FILE.into(),
             message: format!("package `{}` has no digest for {file}", package.reference()),
         })?;
+        let sha256 = expected
+            .strip_prefix("sha256:")
+            .and_then(|hex| hex::decode(hex).ok()?.try_into().ok())
+            .ok_or_else(|| AppError::Invalid {
+                location: LOCK_FILE.into(),
+                message: format!("the digest of {path} is not `sha256:` and 64 hex digits"),
+            })?;
+        let open = self.dir.open_file(&path)?;
+        let stamp = Stamp::of(&open).ok();
+        if let (Some(memo), Some(stamp)) = (memo.as_deref_mut(), &stamp)
+            && memo.digest(stamp) == Some(sha256)
+        {
+            return Ok(CheckedWasm { sha256, bytes: None });
+        }
         // A tampered file may be huge: refuse it unread, at the limits of a registry.
         let (limit, what) = if file == MANIFEST_FILE {
             (registry::MAX_TEXT_BYTES, "a package manifest")
@@ -202,13 +273,16 @@ impl App {
         };
         let bytes = self
             .dir
-            .read_bytes_at_most(&path, limit)?
+            .read_open_at_most(path.as_ref(), &open, limit)?
             .map_err(|size| AppError::TooLarge { path: path.clone(), size, limit, what })?;
         let found = registry::digest(&bytes);
         if found != expected {
             return Err(AppError::Tampered { path, expected, found });
         }
-        Ok(bytes)
+        if let (Some(memo), Some(before), Ok(after)) = (memo, stamp, Stamp::of(&open)) {
+            memo.remember(before, after, sha256);
+        }
+        Ok(CheckedWasm { sha256, bytes: Some(bytes) })
     }
 
     /// The wasm of an installed prototype, verified against `kiln.lock` together with its
@@ -218,7 +292,21 @@ impl App {
         &self,
         prototype: &InstalledPrototype,
     ) -> Result<(Vec<u8>, PermissionSet), AppError> {
-        let package = self.installed_package(&prototype.package_reference())?;
+        let (wasm, granted) = self.check_prototype(&self.installed()?, prototype, None)?;
+        Ok((wasm.bytes.unwrap_or_default(), granted))
+    }
+
+    /// [`App::read_prototype`] from the lock as `installed` read it, except that with `memo`
+    /// a wasm file unchanged since it last
+    /// matched the lock is not read again: what is known is its sha256, which is what the
+    /// compiled-code cache is keyed by.
+    pub fn check_prototype(
+        &self,
+        installed: &Installed,
+        prototype: &InstalledPrototype,
+        memo: Option<&mut Checked>,
+    ) -> Result<(CheckedWasm, PermissionSet), AppError> {
+        let package = installed.package(&prototype.package_reference())?;
         let manifest_bytes = self.read_verified(&package, MANIFEST_FILE)?;
         let manifest = PackageManifest::parse(&package.reference(), &manifest_bytes, None)
             .map_err(|e| AppError::Invalid {
@@ -237,7 +325,7 @@ impl App {
                 ),
             });
         }
-        let wasm = self.read_verified(&package, &file)?;
+        let wasm = self.check_file(&package, &file, memo)?;
         Ok((wasm, package.granted))
     }
 

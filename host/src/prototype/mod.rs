@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 pub use params::{ParamError, resolve, suggest};
 
 /// The type of a param, as the prototype declares it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ParamType {
     /// UTF-8 text.
     String,
@@ -57,7 +57,7 @@ impl std::fmt::Display for ParamType {
 }
 
 /// A typed param value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ParamValue {
     /// A string.
     String(String),
@@ -114,7 +114,7 @@ impl std::fmt::Display for ParamValue {
 pub type Params = BTreeMap<String, ParamValue>;
 
 /// One param a prototype accepts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ParamSpec {
     /// The param's name, e.g. `modelPath`.
     pub name: String,
@@ -129,7 +129,9 @@ pub struct ParamSpec {
 }
 
 /// A Kubernetes kind by API group (empty for core) and kind.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct GroupKind {
     /// The API group, empty for the core group.
     pub group: String,
@@ -148,7 +150,7 @@ impl std::fmt::Display for GroupKind {
 }
 
 /// What a prototype asks to be allowed to emit.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Permissions {
     /// Cluster-scoped kinds it emits.
     pub cluster_scoped: Vec<GroupKind>,
@@ -159,7 +161,7 @@ pub struct Permissions {
 }
 
 /// A prototype's description of itself.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Info {
     /// Its name, a DNS-1123 label.
     pub name: String,

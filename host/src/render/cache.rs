@@ -12,6 +12,9 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
+use crate::checked::{Checked, Stamp};
+use crate::prototype::Info;
+
 const MAGIC: &[u8; 8] = b"KILNCWA2";
 const TRAILER_LEN: usize = MAGIC.len() + 32 + 8 + 8 + 4;
 
@@ -74,8 +77,9 @@ impl Cache {
         self.dir.join(format!("{}-{:016x}.cwasm", hex::encode(key.wasm_sha256), key.engine_hash))
     }
 
-    /// Find and verify the entry for `key`.
-    pub fn lookup(&self, key: &Key) -> Lookup {
+    /// Find and verify the entry for `key`. With `memo`, an entry unchanged since it last
+    /// passed its check is not read again.
+    pub fn lookup(&self, key: &Key, mut memo: Option<&mut Checked>) -> Lookup {
         if let Err(why) = private_dir(&self.dir) {
             return match fs_err::metadata(&self.dir) {
                 Ok(_) => Lookup::Invalid(why),
@@ -88,10 +92,40 @@ impl Cache {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
             Err(err) => return Lookup::Invalid(err.to_string()),
         };
-        match verify(key, file) {
-            Ok(()) => Lookup::Hit(path),
-            Err(why) => Lookup::Invalid(why),
+        let stamp = Stamp::of(file.file()).ok();
+        let vouched = key.vouched();
+        if let (Some(memo), Some(stamp)) = (memo.as_deref_mut(), &stamp)
+            && memo.digest(stamp) == Some(vouched)
+        {
+            return Lookup::Hit(path);
         }
+        if let Err(why) = verify(key, file.file()) {
+            return Lookup::Invalid(why);
+        }
+        if let (Some(memo), Some(before), Ok(after)) = (memo, stamp, Stamp::of(file.file())) {
+            memo.remember(before, after, vouched);
+        }
+        Lookup::Hit(path)
+    }
+
+    /// The description this Kiln build remembered for the prototype of `key`, if any.
+    pub fn description(&self, key: &Key) -> Option<Info> {
+        private_dir(&self.dir).ok()?;
+        let bytes = std::fs::read(self.description_path(key)).ok()?;
+        let remembered: Remembered = serde_json::from_slice(&bytes).ok()?;
+        (remembered.kiln == build_identity()?).then_some(remembered.info)
+    }
+
+    /// Remember the description of the prototype of `key`.
+    pub fn store_description(&self, key: &Key, info: &Info) -> std::io::Result<()> {
+        let kiln = build_identity().ok_or(std::io::ErrorKind::NotFound)?.to_string();
+        let json = serde_json::to_vec(&Remembered { kiln, info: info.clone() })?;
+        crate::checked::write_private(&self.description_path(key), &json)
+    }
+
+    fn description_path(&self, key: &Key) -> PathBuf {
+        let name = format!("{}-{:016x}.json", hex::encode(key.wasm_sha256), key.engine_hash);
+        self.dir.join("described").join(name)
     }
 
     /// Write `compiled` for `key` atomically (temp file + rename), so a reader never sees half
@@ -134,6 +168,44 @@ pub(crate) fn private_dir(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+impl Key {
+    /// What [`Checked`] remembers for an entry that passed its check under this key: the key's
+    /// own digest, so an entry renamed to another key's file is checked again.
+    fn vouched(&self) -> [u8; 32] {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(MAGIC);
+        hasher.update(self.wasm_sha256);
+        hasher.update(self.engine_hash.to_le_bytes());
+        hasher.finalize().into()
+    }
+}
+
+/// A remembered description, with the Kiln build that checked it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Remembered {
+    kiln: String,
+    info: Info,
+}
+
+/// This Kiln build: its version and its executable's size and modification time, since another
+/// build of the same version may check differently. `None` if the executable cannot be read.
+pub(crate) fn build_identity() -> Option<&'static str> {
+    static BUILD: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    BUILD
+        .get_or_init(|| {
+            let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+            let modified = exe.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+            Some(format!(
+                "kiln {} {} {}",
+                env!("CARGO_PKG_VERSION"),
+                exe.len(),
+                modified.as_nanos()
+            ))
+        })
+        .as_deref()
+}
+
 /// The trailer of an entry whose code is `code_len` bytes with CRC-32 `crc`.
 fn trailer(key: &Key, code_len: u64, crc: u32) -> Vec<u8> {
     let mut trailer = Vec::with_capacity(TRAILER_LEN);
@@ -147,11 +219,11 @@ fn trailer(key: &Key, code_len: u64, crc: u32) -> Vec<u8> {
 
 /// Check the entry in `file` against `key`: its trailer, its length and the CRC-32 of its
 /// code, read through a read-only mapping.
-fn verify(key: &Key, file: fs_err::File) -> Result<(), String> {
+fn verify(key: &Key, file: &std::fs::File) -> Result<(), String> {
     // SAFETY: entries are written to a temporary file and renamed into place, never changed
     // in place, so the mapped bytes do not change while they are read (another user cannot
     // write the directory: see `private_dir`).
-    let map = unsafe { memmap2::Mmap::map(file.file()) }.map_err(|e| e.to_string())?;
+    let map = unsafe { memmap2::Mmap::map(file) }.map_err(|e| e.to_string())?;
     let Some(code_len) = map.len().checked_sub(TRAILER_LEN) else {
         return Err("not a Kiln cache entry".into());
     };
@@ -184,9 +256,9 @@ mod tests {
     fn round_trips_an_entry() {
         let (_dir, cache) = cache();
         let key = cache.key([7; 32]);
-        assert!(matches!(cache.lookup(&key), Lookup::Miss));
+        assert!(matches!(cache.lookup(&key, None), Lookup::Miss));
         cache.store(&key, b"compiled code").unwrap();
-        match cache.lookup(&key) {
+        match cache.lookup(&key, None) {
             Lookup::Hit(path) => {
                 assert_eq!(path, cache.path(&key));
                 let entry = fs_err::read(&path).unwrap();
@@ -208,16 +280,22 @@ mod tests {
         let mut flipped = good.clone();
         flipped[3] ^= 1;
         fs_err::write(&path, &flipped).unwrap();
-        assert!(matches!(cache.lookup(&key), Lookup::Invalid(why) if why.contains("checksum")));
+        assert!(
+            matches!(cache.lookup(&key, None), Lookup::Invalid(why) if why.contains("checksum"))
+        );
 
         fs_err::write(&path, &good[..good.len() - 1]).unwrap();
-        assert!(matches!(cache.lookup(&key), Lookup::Invalid(why) if why.contains("not a Kiln")));
+        assert!(
+            matches!(cache.lookup(&key, None), Lookup::Invalid(why) if why.contains("not a Kiln"))
+        );
 
         fs_err::write(&path, &good[..TRAILER_LEN - 1]).unwrap();
-        assert!(matches!(cache.lookup(&key), Lookup::Invalid(why) if why.contains("not a Kiln")));
+        assert!(
+            matches!(cache.lookup(&key, None), Lookup::Invalid(why) if why.contains("not a Kiln"))
+        );
 
         fs_err::write(&path, b"\0asm garbage from elsewhere").unwrap();
-        assert!(matches!(cache.lookup(&key), Lookup::Invalid(_)));
+        assert!(matches!(cache.lookup(&key, None), Lookup::Invalid(_)));
     }
 
     #[test]
@@ -226,7 +304,7 @@ mod tests {
         let (a, b) = (cache.key([1; 32]), cache.key([2; 32]));
         cache.store(&a, b"code of a").unwrap();
         fs_err::copy(cache.path(&a), cache.path(&b)).unwrap();
-        assert!(matches!(cache.lookup(&b), Lookup::Invalid(why) if why.contains("another")));
+        assert!(matches!(cache.lookup(&b, None), Lookup::Invalid(why) if why.contains("another")));
     }
 
     #[test]
@@ -237,7 +315,7 @@ mod tests {
         cache.store(&key, b"compiled code").unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         assert!(
-            matches!(cache.lookup(&key), Lookup::Invalid(why) if why.contains("writable by other users"))
+            matches!(cache.lookup(&key, None), Lookup::Invalid(why) if why.contains("writable by other users"))
         );
         assert!(cache.store(&key, b"x").is_err());
     }
@@ -256,7 +334,7 @@ mod tests {
             Cache::new("/".into(), "engine")
         };
         assert!(
-            matches!(other.lookup(&other.key([8; 32])), Lookup::Invalid(why) if why.contains("belongs to user"))
+            matches!(other.lookup(&other.key([8; 32]), None), Lookup::Invalid(why) if why.contains("belongs to user"))
         );
     }
 

@@ -13,9 +13,10 @@ use wasmtime::{CallHook, Store, StoreContextMut, Trap};
 
 use super::Error;
 use super::bindings::{self, PrototypePre};
-use super::cache::{Cache, Lookup};
+use super::cache::{Cache, Key, Lookup};
 use super::limits::{Limit, Limits};
 use super::sandbox::{Host, LimitExceeded, LogLine, import_denied, no_sleeping};
+use crate::checked::Checked;
 use crate::prototype::{self, Environment, Info, Params};
 
 /// How the process-wide engine is set up.
@@ -66,6 +67,8 @@ pub struct Prototype {
     /// Pre-linked; `describe` and `generate` are called through typed funcs whose results are
     /// read lazily, so size limits are checked before the host copies anything.
     instance_pre: InstancePre<Host>,
+    /// Where its description is remembered, when there is a cache.
+    cache: Option<(Cache, Key)>,
 }
 
 /// A successful render: the objects and what the prototype logged.
@@ -117,6 +120,15 @@ impl Engine {
         Ok(Engine { engine, linker: Arc::new(linker), cache, notes: Default::default() })
     }
 
+    /// The memo of files already checked for the app (or other scope) at `scope`, kept with the
+    /// compiled code; one that remembers nothing when there is no cache.
+    pub fn checked_memo(&self, scope: &std::path::Path) -> Checked {
+        match &self.cache {
+            Some(cache) => Checked::open(cache.dir(), scope),
+            None => Checked::off(),
+        }
+    }
+
     /// Notes about the cache gathered so far (entries rebuilt, unwritable directory), drained.
     pub fn take_notes(&self) -> Vec<String> {
         self.notes.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default()
@@ -142,6 +154,34 @@ impl Engine {
         sha256: [u8; 32],
     ) -> Result<Prototype, Error> {
         let (component, source) = self.component(label, wasm, sha256)?;
+        self.prototype(label, component, source, sha256)
+    }
+
+    /// The prototype whose wasm has `sha256`, if its compiled code is in the cache: a warm
+    /// load needs no wasm at all. `memo` remembers which entries were already checked against
+    /// their checksum (see [`crate::checked`]).
+    pub fn load_cached(
+        &self,
+        label: &str,
+        sha256: [u8; 32],
+        memo: Option<&mut Checked>,
+    ) -> Result<Option<Prototype>, Error> {
+        let Some(cache) = &self.cache else { return Ok(None) };
+        let key = cache.key(sha256);
+        let Some(component) = self.cached_component(label, cache, &key, memo) else {
+            return Ok(None);
+        };
+        self.prototype(label, component, CodeSource::Cached, sha256).map(Some)
+    }
+
+    /// Check the imports and exports of `component`, then pre-link it.
+    fn prototype(
+        &self,
+        label: &str,
+        component: Component,
+        source: CodeSource,
+        sha256: [u8; 32],
+    ) -> Result<Prototype, Error> {
         // Imported types name the world's types (`prototype-info`); they grant nothing.
         let imports: Vec<String> = component
             .component_type()
@@ -185,28 +225,27 @@ impl Engine {
             source,
             engine: self.engine.clone(),
             instance_pre,
+            cache: self.cache.as_ref().map(|cache| (cache.clone(), cache.key(sha256))),
         })
     }
 
-    fn component(
+    /// The cached code of `key`, if there is a valid entry; problems become notes.
+    fn cached_component(
         &self,
         label: &str,
-        wasm: &[u8],
-        sha256: [u8; 32],
-    ) -> Result<(Component, CodeSource), Error> {
-        let Some(cache) = &self.cache else {
-            return Ok((self.compile(label, wasm)?, CodeSource::Compiled));
-        };
-        let key = cache.key(sha256);
-        match cache.lookup(&key) {
+        cache: &Cache,
+        key: &Key,
+        memo: Option<&mut Checked>,
+    ) -> Option<Component> {
+        match cache.lookup(key, memo) {
             Lookup::Hit(path) => {
                 // SAFETY: the file at `path` was written by `Cache::store` from
                 // `Component::serialize` of this engine, in a directory only this user can
-                // write, and verified against its key and checksum; wasmtime re-checks that
-                // the engine settings match. Entries are replaced by rename, never rewritten in
+                // write, and verified against its key and checksum (now, or before and
+                // unchanged since); wasmtime re-checks that the engine settings match. Entries are replaced by rename, never rewritten in
                 // place, so the mapping stays valid.
                 match unsafe { Component::deserialize_file(&self.engine, &path) } {
-                    Ok(component) => return Ok((component, CodeSource::Cached)),
+                    Ok(component) => return Some(component),
                     Err(e) => self.note(format!("rebuilding cached code for `{label}`: {e}")),
                 }
             }
@@ -215,10 +254,47 @@ impl Engine {
                 self.note(format!("rebuilding cached code for `{label}`: {why}"));
             }
         }
+        None
+    }
+
+    fn component(
+        &self,
+        label: &str,
+        wasm: &[u8],
+        sha256: [u8; 32],
+    ) -> Result<(Component, CodeSource), Error> {
+        if let Some(cache) = &self.cache
+            && let Some(component) = self.cached_component(label, cache, &cache.key(sha256), None)
+        {
+            return Ok((component, CodeSource::Cached));
+        }
+        Ok((self.compile_and_store(label, wasm, sha256)?, CodeSource::Compiled))
+    }
+
+    /// Compile the prototype in `wasm`, whose sha256 the caller has checked, without looking in
+    /// the cache first (after [`Engine::load_cached`] found nothing), and cache its code.
+    pub fn compile_digested(
+        &self,
+        label: &str,
+        wasm: &[u8],
+        sha256: [u8; 32],
+    ) -> Result<Prototype, Error> {
+        let component = self.compile_and_store(label, wasm, sha256)?;
+        self.prototype(label, component, CodeSource::Compiled, sha256)
+    }
+
+    /// Compile `wasm` and store its code in the cache, if there is one.
+    fn compile_and_store(
+        &self,
+        label: &str,
+        wasm: &[u8],
+        sha256: [u8; 32],
+    ) -> Result<Component, Error> {
         let component = self.compile(label, wasm)?;
+        let Some(cache) = &self.cache else { return Ok(component) };
         match component.serialize() {
             Ok(code) => {
-                if let Err(e) = cache.store(&key, &code) {
+                if let Err(e) = cache.store(&cache.key(sha256), &code) {
                     self.note(format!(
                         "cannot cache compiled code in {}: {e}",
                         cache.dir().display()
@@ -227,7 +303,7 @@ impl Engine {
             }
             Err(e) => self.note(format!("cannot serialize compiled code of `{label}`: {e}")),
         }
-        Ok((component, CodeSource::Compiled))
+        Ok(component)
     }
 
     /// Compile `wasm`, after checking its imports: compiling takes seconds for large guests,
@@ -295,8 +371,25 @@ impl Prototype {
         self.instantiate(limits).map(drop)
     }
 
-    /// Ask the prototype to describe itself, and check the description is consistent.
+    /// Ask the prototype to describe itself, and check the description is consistent. A
+    /// description depends on nothing but the wasm (the guest sees no clock, randomness or
+    /// input), so one that this Kiln build remembered for the same wasm is used instead of
+    /// running the guest again.
     pub fn describe(&mut self, limits: &Limits) -> Result<Info, Error> {
+        let remembered = self.cache.as_ref().and_then(|(cache, key)| cache.description(key));
+        if let Some(info) = remembered.filter(|info| check_info(info).is_ok()) {
+            self.label = info.name.clone();
+            return Ok(info);
+        }
+        let info = self.describe_now(limits)?;
+        if let Some((cache, key)) = &self.cache {
+            // Only a speed-up: the code itself is cached already, or a note said why not.
+            let _ = cache.store_description(key, &info);
+        }
+        Ok(info)
+    }
+
+    fn describe_now(&mut self, limits: &Limits) -> Result<Info, Error> {
         let (mut store, instance) = self.instantiate(limits)?;
         let describe = instance
             .get_typed_func::<(), (bindings::kiln::prototype::types::PrototypeInfo,)>(

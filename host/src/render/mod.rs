@@ -11,7 +11,7 @@ mod limits;
 mod sandbox;
 
 pub use cache::Cache;
-pub(crate) use cache::private_dir;
+pub(crate) use cache::{build_identity, private_dir};
 #[cfg(feature = "fuzzing")]
 pub(crate) use engine::parse_output;
 pub use engine::{CodeSource, Engine, EngineOptions, Prototype, Rendered};
