@@ -106,6 +106,7 @@ pub fn validate(input: &Input) -> Result<Report, Error> {
     let mut custom: HashMap<(String, String), Result<schema::Compiled, String>> = HashMap::new();
     let mut crd_schemas: HashMap<(String, String), String> = HashMap::new();
     let mut passed = Vec::new();
+    let mut checks = Vec::with_capacity(input.objects.len());
     for object in input.objects {
         let value = &object.value;
         let api_version = value["apiVersion"].as_str().unwrap_or_default();
@@ -125,16 +126,29 @@ pub fn validate(input: &Input) -> Result<Report, Error> {
             ),
             Some(_) => None,
         };
-        findings.extend(remembered(input.memo, schema, value, &mut passed, || {
+        checks.push((object, definition, schema));
+    }
+    let prints = fingerprints(input.memo, &checks);
+    for ((object, definition, _), fingerprint) in checks.into_iter().zip(prints) {
+        findings.extend(remembered(input.memo, fingerprint, &mut passed, || {
             check_schema(object, definition, &mut builtin, &mut custom)
         }));
     }
+    // Components of one prototype share its params schema.
+    let mut schemas: Vec<(&Info, Value, String)> = Vec::new();
     for c in &input.components {
-        let schema = params::json_schema(c.info);
+        let known = schemas.iter().position(|(info, ..)| *info == c.info);
+        let at = known.unwrap_or_else(|| {
+            let schema = params::json_schema(c.info);
+            let id = format!("params {schema}");
+            schemas.push((c.info, schema, id));
+            schemas.len() - 1
+        });
+        let (_, schema, id) = &schemas[at];
         let values = params::values(c.params);
-        let id = format!("params {schema}");
-        findings.extend(remembered(input.memo, Some(id), &values, &mut passed, || {
-            params::check(c.component, c.info, schema, &values)
+        let fingerprint = input.memo.and_then(|memo| memo.fingerprint(id, &values));
+        findings.extend(remembered(input.memo, fingerprint, &mut passed, || {
+            params::check(c.component, c.info, schema.clone(), &values)
         }));
     }
     let mut report = Report::new(findings, input.objects.len());
@@ -146,17 +160,35 @@ pub fn validate(input: &Input) -> Result<Report, Error> {
     Ok(report)
 }
 
-/// The findings of `check`, which checks `value` against the schema named `schema` (`None`:
-/// a check that cannot pass), unless `memo` remembers it passing. Fingerprints of checks that
+/// The fingerprint of each object under its schema (`None`: a check that cannot pass, or no
+/// memo), computed on every core for large renders: it serializes every object.
+fn fingerprints(
+    memo: Option<&Memo>,
+    checks: &[(&Object, Option<crd::Definition>, Option<String>)],
+) -> Vec<Option<Fingerprint>> {
+    use rayon::prelude::*;
+    let Some(memo) = memo else { return vec![None; checks.len()] };
+    let print = |(object, _, schema): &(&Object, _, Option<String>)| {
+        schema.as_ref().and_then(|schema| memo.fingerprint(schema, &object.value))
+    };
+    if checks.len() < PARALLEL_FROM {
+        return checks.iter().map(print).collect();
+    }
+    checks.par_iter().map(print).collect()
+}
+
+/// Below this many objects, spreading work over threads costs more than it saves.
+const PARALLEL_FROM: usize = 256;
+
+/// The findings of `check`, unless `memo` remembers the check passing: `fingerprint` names
+/// the value under its schema (`None`: a check that cannot pass). Fingerprints of checks that
 /// pass, now or before, go to `passed`.
 fn remembered(
     memo: Option<&Memo>,
-    schema: Option<String>,
-    value: &Value,
+    fingerprint: Option<Fingerprint>,
     passed: &mut Vec<Fingerprint>,
     check: impl FnOnce() -> Vec<Finding>,
 ) -> Vec<Finding> {
-    let fingerprint = memo.zip(schema).and_then(|(memo, schema)| memo.fingerprint(&schema, value));
     if let (Some(memo), Some(known)) = (memo, fingerprint)
         && memo.contains(&known)
     {
