@@ -32,8 +32,16 @@ impl Printer {
 
     /// Write data (YAML, tables) to stdout.
     pub fn data(&self, text: &str) -> anyhow::Result<()> {
+        self.data_with(|out| out.write_all(text.as_bytes()))
+    }
+
+    /// Write data to stdout as `write` produces it.
+    pub fn data_with(
+        &self,
+        write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
-        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        match write(&mut out).and_then(|()| out.flush()) {
             // A closed pipe (`kiln show | head`) is not an error.
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             other => Ok(other?),

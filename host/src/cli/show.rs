@@ -31,6 +31,6 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let rendering = super::validate::render(&app, &args.env, &args.components, &args.run, printer)?;
     super::validate::gate(&app, &rendering, args.no_validate, &args.run, printer)?;
     let values: Vec<serde_json::Value> = rendering.objects.into_iter().map(|o| o.value).collect();
-    printer.data(&manifest::encode(&values, args.output).map_err(anyhow::Error::msg)?)?;
+    printer.data_with(|out| manifest::write(&values, args.output, out))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ mod encode;
 pub mod permissions;
 mod post;
 
-pub use encode::{Format, encode};
+pub use encode::{Format, encode, write};
 pub use post::{
     APP_LABEL, COMPONENT_LABEL, ComponentObjects, Context, ENV_LABEL, Error, MANAGED_BY, MANAGER,
     Object, Processed, api_group, is_cluster_scoped, is_crd, object_ref, post_process,

@@ -53,6 +53,6 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let rendered =
         loaded.prototype.generate(&loaded.info, &component, &params, &env, &loaded.limits)?;
     printer.logs(&component, &rendered.logs);
-    printer.data(&manifest::encode(&rendered.objects, args.output).map_err(anyhow::Error::msg)?)?;
+    printer.data_with(|out| manifest::write(&rendered.objects, args.output, out))?;
     Ok(ExitCode::SUCCESS)
 }
