@@ -113,34 +113,9 @@ impl<'a> Prototypes<'a> {
                 Some(c) => Error::Render { component: c.into(), error },
                 None => Error::Prototype(error),
             };
-            let (prototype, grant) = match PrototypeRef::parse(reference) {
-                PrototypeRef::Installed(r) => {
-                    let lock = match &mut self.installed {
-                        Some(lock) => lock,
-                        slot @ None => slot.insert(self.app.installed()?),
-                    };
-                    let installed = lock.find_prototype(&r)?;
-                    let (wasm, granted) =
-                        self.app.check_prototype(lock, &installed, Some(&mut self.checked))?;
-                    let grant = Grant { package: installed.package_reference(), granted };
-                    let cached = self
-                        .engine
-                        .load_cached(reference, wasm.sha256, Some(&mut self.checked))
-                        .map_err(render_err)?;
-                    let prototype = match cached {
-                        Some(prototype) => prototype,
-                        None => {
-                            // Not read when unchanged since it last matched the lock; its
-                            // compiled code is gone, so it is read (and checked) now.
-                            let bytes = match wasm.bytes {
-                                Some(bytes) => bytes,
-                                None => self.app.read_prototype(&installed)?.0,
-                            };
-                            self.engine
-                                .compile_digested(reference, &bytes, wasm.sha256)
-                                .map_err(render_err)?
-                        }
-                    };
+            let (mut prototype, grant) = match PrototypeRef::parse(reference) {
+                PrototypeRef::Installed(query) => {
+                    let (prototype, grant) = self.load_installed(reference, &query, render_err)?;
                     (prototype, Some(grant))
                 }
                 PrototypeRef::File(path) => {
@@ -148,11 +123,44 @@ impl<'a> Prototypes<'a> {
                     (self.engine.load(reference, &wasm).map_err(render_err)?, None)
                 }
             };
-            let mut prototype = prototype;
             let info = prototype.describe(&self.limits).map_err(render_err)?;
             self.loaded.insert(reference.to_string(), Loaded { prototype, info, grant });
         }
         Ok(&self.loaded[reference])
+    }
+
+    /// The installed prototype `query` names, checked against the lock, and its package's
+    /// grant. A warm load reads neither its wasm nor its compiled code's checksum.
+    fn load_installed(
+        &mut self,
+        reference: &str,
+        query: &str,
+        render_err: impl Fn(render::Error) -> Error,
+    ) -> Result<(Prototype, Grant), Error> {
+        let lock = match &mut self.installed {
+            Some(lock) => lock,
+            slot @ None => slot.insert(self.app.installed()?),
+        };
+        let installed = lock.find_prototype(query)?;
+        let (wasm, granted) =
+            self.app.check_prototype(lock, &installed, Some(&mut self.checked))?;
+        let grant = Grant { package: installed.package_reference(), granted };
+        let cached = self
+            .engine
+            .load_cached(reference, wasm.sha256, Some(&mut self.checked))
+            .map_err(&render_err)?;
+        if let Some(prototype) = cached {
+            return Ok((prototype, grant));
+        }
+        // Not read when unchanged since it last matched the lock; its compiled code is gone,
+        // so it is read (and checked) now.
+        let bytes = match wasm.bytes {
+            Some(bytes) => bytes,
+            None => self.app.read_prototype(&installed)?.0,
+        };
+        let prototype =
+            self.engine.compile_digested(reference, &bytes, wasm.sha256).map_err(render_err)?;
+        Ok((prototype, grant))
     }
 }
 

@@ -142,17 +142,7 @@ impl Engine {
 
     /// Load the prototype in `wasm`, labelled `label` in errors until it has described itself.
     pub fn load(&self, label: &str, wasm: &[u8]) -> Result<Prototype, Error> {
-        self.load_digested(label, wasm, Sha256::digest(wasm).into())
-    }
-
-    /// [`Engine::load`] of `wasm` whose sha256 the caller has already computed (and checked
-    /// against a lock), so it is not hashed twice.
-    pub fn load_digested(
-        &self,
-        label: &str,
-        wasm: &[u8],
-        sha256: [u8; 32],
-    ) -> Result<Prototype, Error> {
+        let sha256 = Sha256::digest(wasm).into();
         let (component, source) = self.component(label, wasm, sha256)?;
         self.prototype(label, component, source, sha256)
     }
@@ -242,8 +232,8 @@ impl Engine {
                 // SAFETY: the file at `path` was written by `Cache::store` from
                 // `Component::serialize` of this engine, in a directory only this user can
                 // write, and verified against its key and checksum (now, or before and
-                // unchanged since); wasmtime re-checks that the engine settings match. Entries are replaced by rename, never rewritten in
-                // place, so the mapping stays valid.
+                // unchanged since); wasmtime re-checks that the engine settings match. Entries
+                // are replaced by rename, never rewritten in place, so the mapping stays valid.
                 match unsafe { Component::deserialize_file(&self.engine, &path) } {
                     Ok(component) => return Some(component),
                     Err(e) => self.note(format!("rebuilding cached code for `{label}`: {e}")),
