@@ -95,12 +95,13 @@ pub struct Checked {
     used: BTreeSet<Stamp>,
     changed: bool,
     settled: Duration,
+    off: bool,
 }
 
 impl Checked {
     /// A memo that remembers nothing and writes nothing (`--no-cache`, no cache directory).
     pub fn off() -> Self {
-        Checked::default()
+        Checked { off: true, ..Checked::default() }
     }
 
     /// The memo of `scope` (an app's root directory) in `dir`, the compiled-code cache. It is
@@ -150,7 +151,7 @@ impl Checked {
     /// was read in between. Nothing is remembered if the file changed meanwhile or changed too
     /// recently for its stamp to tell a later change apart.
     pub fn remember(&mut self, before: Stamp, after: Stamp, digest: [u8; 32]) {
-        if before != after || !before.settled(SystemTime::now(), self.settled) {
+        if self.off || before != after || !before.settled(SystemTime::now(), self.settled) {
             return;
         }
         if self.entries.insert(before, digest) != Some(digest) {
@@ -280,6 +281,17 @@ mod tests {
         let checked = cache.path().join("checked");
         std::fs::set_permissions(&checked, std::fs::Permissions::from_mode(0o777)).unwrap();
         assert_eq!(Checked::open(cache.path(), app.path()).digest(&stamp), None, "not private");
+    }
+
+    #[test]
+    fn a_memo_that_is_off_remembers_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a");
+        std::fs::write(&path, b"one").unwrap();
+        let stamp = stamp_of(&path);
+        let mut off = Checked::off();
+        off.remember(stamp, stamp, [1; 32]);
+        assert_eq!(off.digest(&stamp), None);
     }
 
     #[test]
