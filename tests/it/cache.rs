@@ -92,6 +92,14 @@ fn a_description_is_remembered_and_a_foreign_or_broken_one_is_described_again() 
     std::fs::write(file, edited.to_string()).unwrap();
     assert_eq!(describe().description, "remembered");
 
+    // Not from a directory other users can write.
+    use std::os::unix::fs::PermissionsExt;
+    let described_dir = dir.path().join("described");
+    let mode = |mode| std::fs::Permissions::from_mode(mode);
+    std::fs::set_permissions(&described_dir, mode(0o777)).unwrap();
+    assert_eq!(describe(), described, "a description others could have written is not used");
+    std::fs::set_permissions(&described_dir, mode(0o700)).unwrap();
+
     let mut foreign = edited.clone();
     foreign["kiln"] = "kiln 0.0.1 another build".into();
     let mut inconsistent = edited.clone();

@@ -4,6 +4,9 @@
 //! corrupt, truncated, renamed or foreign file is detected and rebuilt instead of handed to
 //! wasmtime, which must only ever load code Kiln compiled itself.
 //!
+//! Beside the entries, `described/` keeps each prototype's description (see
+//! [`Cache::description`]).
+//!
 //! A hit is loaded with `Component::deserialize_file`, which maps the file instead of copying
 //! it; the check maps it too (the page cache is shared, nothing is copied). CRC-32 (not sha256) because the
 //! directory is private to the user (see `private`): the checksum guards against corruption,
@@ -110,8 +113,10 @@ impl Cache {
 
     /// The description this Kiln build remembered for the prototype of `key`, if any.
     pub fn description(&self, key: &Key) -> Option<Info> {
-        private_dir(&self.dir).ok()?;
-        let bytes = std::fs::read(self.description_path(key)).ok()?;
+        let path = self.description_path(key);
+        // A description planted by another user could change what params Kiln accepts.
+        private_dir(path.parent()?).ok()?;
+        let bytes = std::fs::read(&path).ok()?;
         let remembered: Remembered = serde_json::from_slice(&bytes).ok()?;
         (remembered.kiln == build_identity()?).then_some(remembered.info)
     }
