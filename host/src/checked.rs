@@ -108,12 +108,8 @@ impl Checked {
     /// empty if the file is missing, unreadable or torn, or if `dir` is not private to this
     /// user: a planted memo would hide a changed file.
     pub fn open(dir: &Path, scope: &Path) -> Self {
-        let name = crate::registry::digest(scope.as_os_str().as_encoded_bytes());
-        let name = name.trim_start_matches("sha256:");
-        let file = dir.join("checked").join(format!("{}.bin", &name[..32]));
-        let trusted = file.parent().is_some_and(|d| crate::render::private_dir(d).is_ok());
-        let bytes = if trusted { std::fs::read(&file).unwrap_or_default() } else { vec![] };
-        let mut memo = Checked::decode(&bytes);
+        let file = memo_file(dir, "checked", scope.as_os_str().as_encoded_bytes());
+        let mut memo = Checked::decode(&read_private(&file));
         memo.file = Some(file);
         memo
     }
@@ -169,6 +165,21 @@ impl Checked {
         }
         let _ = write_private(file, &self.encode());
     }
+}
+
+/// The memo file in subdirectory `kind` of the cache `dir` for whatever `scope` names (an app's
+/// root, an app and environment): named by a digest of `scope`.
+pub(crate) fn memo_file(dir: &Path, kind: &str, scope: &[u8]) -> PathBuf {
+    let name = crate::registry::digest(scope);
+    let name = name.trim_start_matches("sha256:");
+    dir.join(kind).join(format!("{}.bin", &name[..32]))
+}
+
+/// The bytes of `file`; none if it is missing, unreadable, or in a directory other users could
+/// write (a planted memo would hide what it stands for).
+pub(crate) fn read_private(file: &Path) -> Vec<u8> {
+    let trusted = file.parent().is_some_and(|d| crate::render::private_dir(d).is_ok());
+    if trusted { std::fs::read(file).unwrap_or_default() } else { vec![] }
 }
 
 /// Write `bytes` to `file` atomically, in a directory created private to this user.

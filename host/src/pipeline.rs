@@ -294,17 +294,14 @@ mod memo {
     pub fn file(dir: &Path, app: &App, environment: &str) -> Option<File> {
         let salt = crate::render::build_identity()?.to_string();
         let which = format!("{}\0{environment}", app.dir().root().display());
-        let name = crate::registry::digest(which.as_bytes());
-        let name = name.trim_start_matches("sha256:");
-        Some(File { path: dir.join("validated").join(format!("{}.bin", &name[..32])), salt })
+        let path = crate::checked::memo_file(dir, "validated", which.as_bytes());
+        Some(File { path, salt })
     }
 
     /// What `file` remembers; nothing if it is missing, unreadable, or in a directory others
     /// could write (a planted memo would hide findings).
     pub fn read(file: &File) -> Memo {
-        let trusted = file.path.parent().is_some_and(|dir| crate::render::private_dir(dir).is_ok());
-        let bytes = if trusted { std::fs::read(&file.path).unwrap_or_default() } else { vec![] };
-        Memo::decode(file.salt.clone(), &bytes)
+        Memo::decode(file.salt.clone(), &crate::checked::read_private(&file.path))
     }
 
     /// Remember `passed` in `file`, atomically.

@@ -131,11 +131,6 @@ pub struct Installed {
 }
 
 impl Installed {
-    /// The packages, sorted by reference.
-    pub fn packages(&self) -> &[InstalledPackage] {
-        &self.packages
-    }
-
     /// The package `reference` (`registry/package`, or an unambiguous `package`).
     pub fn package(&self, reference: &str) -> Result<InstalledPackage, AppError> {
         let all = &self.packages;
