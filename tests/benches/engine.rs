@@ -46,11 +46,10 @@ fn measure(name: &'static str, wasm: &[u8], params: &Params) -> Row {
     let env = Environment::preview("default");
     let cached_engine = || {
         Engine::new(EngineOptions { cache_dir: Some(cache.path().into()), ..Default::default() })
-            .expect("engine")
     };
     // Large guests compile for seconds: fewer cold runs for them.
     let cold_runs = if wasm.len() > 4 << 20 { 3 } else { 5 };
-    let uncached = Engine::new(EngineOptions { cache_dir: None, ..Default::default() }).unwrap();
+    let uncached = Engine::new(EngineOptions { cache_dir: None, ..Default::default() });
     let cold = time(cold_runs, || uncached.load(name, wasm).unwrap());
     let warm_engine = cached_engine();
     let first = warm_engine.load(name, wasm).unwrap();

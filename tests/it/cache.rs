@@ -1,13 +1,14 @@
 //! The compiled-code cache: a second load comes from disk, and a corrupt or foreign entry is
 //! rebuilt rather than trusted.
 
-use kiln::render::{CodeSource, Engine, EngineOptions};
+use kiln::render::{CodeSource, Engine, EngineOptions, Tier};
 use kiln_guest_artifacts::TF_SERVING;
+use sha2::{Digest, Sha256};
 
-use crate::common::{fs_read, render, strings};
+use crate::common::{Scratch, fs_read, render, strings};
 
 fn engine_with_cache(dir: &std::path::Path) -> Engine {
-    Engine::new(EngineOptions { cache_dir: Some(dir.to_path_buf()), ..Default::default() }).unwrap()
+    Engine::new(EngineOptions { cache_dir: Some(dir.to_path_buf()), ..Default::default() })
 }
 
 /// The files in `dir` (not the memo directories beside compiled code), sorted.
@@ -19,11 +20,83 @@ fn cached_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 fn load_and_render(engine: &Engine) -> CodeSource {
+    load_render_tier(engine).0
+}
+
+/// Where tf-serving's code came from, its tier and what it rendered.
+fn load_render_tier(engine: &Engine) -> (CodeSource, Tier, Vec<serde_json::Value>) {
     let mut prototype = engine.load("tf-serving", &fs_read(TF_SERVING)).unwrap();
     let info = prototype.describe(&Default::default()).unwrap();
     let params = strings(&[("name", "m"), ("modelPath", "gs://b/m")]);
-    render(&prototype, &info, "m", &params).expect("renders from whatever code was loaded");
-    prototype.code_source()
+    let rendered =
+        render(&prototype, &info, "m", &params).expect("renders from whatever code was loaded");
+    (prototype.code_source(), prototype.tier(), rendered.objects)
+}
+
+fn precompile(engine: &Engine) -> bool {
+    let wasm = fs_read(TF_SERVING);
+    engine.precompile("tf-serving", &wasm, Sha256::digest(&wasm).into()).unwrap()
+}
+
+#[test]
+fn precompiled_optimised_code_is_preferred_and_renders_the_same_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let uncached = Engine::new(EngineOptions { cache_dir: None, ..Default::default() });
+    let (source, tier, quick) = load_render_tier(&uncached);
+    assert_eq!((source, tier), (CodeSource::Compiled, Tier::Quick), "a miss compiles quickly");
+
+    assert!(precompile(&engine_with_cache(dir.path())), "compiled into the cache");
+    assert!(!precompile(&engine_with_cache(dir.path())), "already there: not compiled again");
+    assert_eq!(cached_files(dir.path()).len(), 1);
+    let engine = engine_with_cache(dir.path());
+    let (source, tier, optimised) = load_render_tier(&engine);
+    assert_eq!((source, tier), (CodeSource::Cached, Tier::Optimised));
+    assert_eq!(cached_files(dir.path()).len(), 1, "no quick code compiled beside it");
+    assert_eq!(optimised, quick, "both tiers render the same objects");
+    assert!(engine.take_notes().is_empty());
+    assert!(!precompile(&Engine::new(EngineOptions { cache_dir: None, ..Default::default() })));
+}
+
+#[test]
+fn broken_optimised_code_is_passed_over_for_quick_code() {
+    let dir = tempfile::tempdir().unwrap();
+    precompile(&engine_with_cache(dir.path()));
+    let entry = cached_files(dir.path()).pop().unwrap();
+    let mut corrupt = std::fs::read(&entry).unwrap();
+    let middle = corrupt.len() / 2;
+    corrupt[middle] ^= 0xff;
+    std::fs::write(&entry, corrupt).unwrap();
+
+    let engine = engine_with_cache(dir.path());
+    let (source, tier, _) = load_render_tier(&engine);
+    assert_eq!((source, tier), (CodeSource::Compiled, Tier::Quick));
+    let notes = engine.take_notes();
+    assert!(notes.iter().any(|n| n.contains("not using the optimised code")), "{notes:?}");
+    assert_eq!(cached_files(dir.path()).len(), 2, "quick code cached beside the broken entry");
+    let (source, tier, _) = load_render_tier(&engine_with_cache(dir.path()));
+    assert_eq!((source, tier), (CodeSource::Cached, Tier::Quick));
+
+    assert!(precompile(&engine_with_cache(dir.path())), "compiling ahead of time mends it");
+    let (source, tier, _) = load_render_tier(&engine_with_cache(dir.path()));
+    assert_eq!((source, tier), (CodeSource::Cached, Tier::Optimised));
+}
+
+/// `kiln pkg install` leaves optimised code of every prototype of the package in the cache,
+/// and renders use it without compiling anything.
+#[test]
+fn pkg_install_compiles_its_prototypes_ahead_of_time() {
+    let s = Scratch::new();
+    s.ok(".", &["init", "app"]);
+    s.ok("app", &["pkg", "install", "kubeflow/core"]);
+    let compiled = cached_files(s.cache());
+    assert_eq!(compiled.len(), 3, "core, nfs and tf-job: {compiled:?}");
+    s.ok("app", &["generate", "nfs", "nfs"]);
+    s.ok("app", &["env", "add", "cloud"]);
+    let (_, stderr) = crate::common::text(&s.run_in("app", &["show", "cloud", "-v"]));
+    assert_eq!(cached_files(s.cache()), compiled, "nothing compiled for the render: {stderr}");
+    let (_, stderr) =
+        crate::common::text(&s.run_in("app", &["prototype", "describe", "nfs", "-v"]));
+    assert!(stderr.contains("Cached Optimised code"), "{stderr}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use kiln::render::{Engine, EngineOptions, Error, Limits, Prototype, Rendered};
 
 /// An engine that compiles without a cache, so tests do not depend on each other.
 pub fn engine() -> Engine {
-    Engine::new(EngineOptions { cache_dir: None, ..Default::default() }).expect("engine")
+    Engine::new(EngineOptions { cache_dir: None, ..Default::default() })
 }
 
 /// Load and describe the guest at `path`.

@@ -188,13 +188,13 @@ impl RunArgs {
         if self.no_cache { None } else { crate::render::Cache::default_dir() }
     }
 
-    fn engine(&self, limits: &Limits) -> anyhow::Result<Engine> {
+    fn engine(&self, limits: &Limits) -> Engine {
         let mut options =
             EngineOptions { max_stack: limits.get_usize(Limit::Stack), ..Default::default() };
         if self.no_cache {
             options.cache_dir = None;
         }
-        Ok(Engine::new(options)?)
+        Engine::new(options)
     }
 }
 

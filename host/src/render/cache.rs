@@ -128,9 +128,10 @@ impl Cache {
         crate::checked::write_private(&self.description_path(key), &json)
     }
 
+    /// One file per wasm, whatever the tier: a description depends on the wasm and the Kiln
+    /// build only.
     fn description_path(&self, key: &Key) -> PathBuf {
-        let name = format!("{}-{:016x}.json", hex::encode(key.wasm_sha256), key.engine_hash);
-        self.dir.join("described").join(name)
+        self.dir.join("described").join(format!("{}.json", hex::encode(key.wasm_sha256)))
     }
 
     /// Write `compiled` for `key` atomically (temp file + rename), so a reader never sees half

@@ -4,7 +4,7 @@
 //! [`render::Error`]: super::Error
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::types::ComponentItem;
@@ -37,14 +37,48 @@ impl Default for EngineOptions {
     }
 }
 
-/// The process's one Wasm engine, with the sandbox's linker and the compiled-code cache.
+/// The process's Wasm engine: one wasmtime engine per [`Tier`], each created when first needed,
+/// with the sandbox's linker and the compiled-code cache.
 #[derive(Clone)]
 pub struct Engine {
+    options: EngineOptions,
+    /// Indexed by [`Tier::index`].
+    tiers: Arc<[OnceLock<Result<Compiler, String>>; 2]>,
+    /// Problems with the cache (unreadable, corrupt entries rebuilt), for the user to see.
+    notes: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// How hard Cranelift works on a prototype's code. wasmtime only loads code compiled under its
+/// engine's exact settings, so each tier has its own engine and its own cache entries.
+///
+/// Both tiers run the same Wasm semantics: canonical NaNs, deterministic relaxed SIMD, fuel
+/// counted per Wasm instruction. Only native stack use differs (optimised frames are smaller),
+/// so a guest within a few frames of the `stack` limit may pass in one tier and not the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// Unoptimised code with the single-pass register allocator: half the compile time, for
+    /// code compiled when a render needs it.
+    Quick,
+    /// Optimised code: on the seed's Kubeflow app about 12% faster renders and half the code
+    /// to map, for twice the compile time; compiled ahead of time by `kiln pkg install`.
+    Optimised,
+}
+
+impl Tier {
+    fn index(self) -> usize {
+        match self {
+            Tier::Quick => 0,
+            Tier::Optimised => 1,
+        }
+    }
+}
+
+/// One tier's wasmtime engine, its linker and its view of the cache.
+struct Compiler {
+    tier: Tier,
     engine: wasmtime::Engine,
     linker: Arc<Linker<Host>>,
     cache: Option<Cache>,
-    /// Problems with the cache (unreadable, corrupt entries rebuilt), for the user to see.
-    notes: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// Where a prototype's compiled code came from, for benchmarks and `--verbose`.
@@ -64,6 +98,7 @@ pub struct Prototype {
     imports: Vec<String>,
     source: CodeSource,
     engine: wasmtime::Engine,
+    tier: Tier,
     /// Pre-linked; `describe` and `generate` are called through typed funcs whose results are
     /// read lazily, so size limits are checked before the host copies anything.
     instance_pre: InstancePre<Host>,
@@ -81,50 +116,29 @@ pub struct Rendered {
 }
 
 impl Engine {
-    /// Create the engine. Fails only if wasmtime cannot be configured on this machine.
-    pub fn new(options: EngineOptions) -> Result<Self, Error> {
-        let internal = |e: wasmtime::Error| Error::Internal {
-            prototype: "-".into(),
-            message: format!("cannot create the Wasm engine: {e}"),
-        };
-        let mut config = wasmtime::Config::new();
-        config
-            .wasm_component_model(true)
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(options.max_stack)
-            // Kiln never runs guests on async fibers, but wasmtime (built with `async` for
-            // WASI) refuses a Wasm stack larger than the fiber stack: keep that one larger.
-            .async_stack_size(options.max_stack + ASYNC_STACK_HEADROOM)
-            // The same render on every machine: canonical NaNs, deterministic relaxed SIMD.
-            .cranelift_nan_canonicalization(true)
-            .relaxed_simd_deterministic(true)
-            // Prototypes run for microseconds to milliseconds and are compiled once per
-            // wasm: compile speed matters more than code speed. Unoptimised code with the
-            // single-pass register allocator halves the first (cold) render; warm renders of
-            // the Kubeflow app are unchanged, an 18 MB Python guest's 18% slower.
-            .cranelift_opt_level(wasmtime::OptLevel::None)
-            .cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
-        let engine = wasmtime::Engine::new(&config).map_err(internal)?;
-        start_ticker(&engine);
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(internal)?;
-        no_sleeping(&mut linker).map_err(internal)?;
-        bindings::Prototype::add_to_linker::<_, wasmtime::component::HasSelf<Host>>(
-            &mut linker,
-            |host| host,
-        )
-        .map_err(internal)?;
-        let cache =
-            options.cache_dir.map(|dir| Cache::new(dir, engine.precompile_compatibility_hash()));
-        Ok(Engine { engine, linker: Arc::new(linker), cache, notes: Default::default() })
+    /// The engine. wasmtime's engines are created when first needed: a warm run whose code is
+    /// all optimised never sets up the quick one.
+    pub fn new(options: EngineOptions) -> Self {
+        Engine { options, tiers: Default::default(), notes: Default::default() }
+    }
+
+    /// The compiler of `tier`, created on first use. Fails only if wasmtime cannot be set up
+    /// on this machine.
+    fn compiler(&self, tier: Tier, label: &str) -> Result<&Compiler, Error> {
+        self.tiers[tier.index()]
+            .get_or_init(|| Compiler::new(tier, &self.options).map_err(|e| format!("{e:#}")))
+            .as_ref()
+            .map_err(|e| Error::Internal {
+                prototype: label.into(),
+                message: format!("cannot create the Wasm engine: {e}"),
+            })
     }
 
     /// The memo of files already checked for the app (or other scope) at `scope`, kept with the
     /// compiled code; one that remembers nothing when there is no cache.
     pub fn checked_memo(&self, scope: &std::path::Path) -> Checked {
-        match &self.cache {
-            Some(cache) => Checked::open(cache.dir(), scope),
+        match &self.options.cache_dir {
+            Some(dir) => Checked::open(dir, scope),
             None => Checked::off(),
         }
     }
@@ -143,25 +157,163 @@ impl Engine {
     /// Load the prototype in `wasm`, labelled `label` in errors until it has described itself.
     pub fn load(&self, label: &str, wasm: &[u8]) -> Result<Prototype, Error> {
         let sha256 = Sha256::digest(wasm).into();
-        let (component, source) = self.component(label, wasm, sha256)?;
-        self.prototype(label, component, source, sha256)
+        match self.load_cached(label, sha256, None)? {
+            Some(prototype) => Ok(prototype),
+            None => self.compile_digested(label, wasm, sha256),
+        }
     }
 
-    /// The prototype whose wasm has `sha256`, if its compiled code is in the cache: a warm
-    /// load needs no wasm at all. `memo` remembers which entries were already checked against
-    /// their checksum (see [`crate::checked`]).
+    /// The prototype whose wasm has `sha256`, if its compiled code is in the cache, optimised
+    /// code first: a warm load needs no wasm at all. `memo` remembers which entries were
+    /// already checked against their checksum (see [`crate::checked`]).
     pub fn load_cached(
         &self,
         label: &str,
         sha256: [u8; 32],
-        memo: Option<&mut Checked>,
+        mut memo: Option<&mut Checked>,
     ) -> Result<Option<Prototype>, Error> {
-        let Some(cache) = &self.cache else { return Ok(None) };
-        let key = cache.key(sha256);
-        let Some(component) = self.cached_component(label, cache, &key, memo) else {
+        if self.options.cache_dir.is_none() {
             return Ok(None);
+        }
+        for tier in [Tier::Optimised, Tier::Quick] {
+            let compiler = self.compiler(tier, label)?;
+            if let Some(component) =
+                self.cached_component(label, compiler, sha256, memo.as_deref_mut())
+            {
+                return compiler.prototype(label, component, CodeSource::Cached, sha256).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The cached code of `sha256` in `compiler`'s tier, if there is a valid entry; problems
+    /// become notes.
+    fn cached_component(
+        &self,
+        label: &str,
+        compiler: &Compiler,
+        sha256: [u8; 32],
+        memo: Option<&mut Checked>,
+    ) -> Option<Component> {
+        let cache = compiler.cache.as_ref()?;
+        let problem = match cache.lookup(&cache.key(sha256), memo) {
+            Lookup::Hit(path) => {
+                // SAFETY: the file at `path` was written by `Cache::store` from
+                // `Component::serialize` of an engine with these settings, in a directory only
+                // this user can write, and verified against its key and checksum (now, or
+                // before and unchanged since); wasmtime re-checks that the engine settings
+                // match. Entries are replaced by rename, never rewritten in place, so the
+                // mapping stays valid.
+                match unsafe { Component::deserialize_file(&compiler.engine, &path) } {
+                    Ok(component) => return Some(component),
+                    Err(e) => e.to_string(),
+                }
+            }
+            Lookup::Miss => return None,
+            Lookup::Invalid(why) => why,
         };
-        self.prototype(label, component, CodeSource::Cached, sha256).map(Some)
+        self.note(match compiler.tier {
+            Tier::Quick => format!("rebuilding cached code for `{label}`: {problem}"),
+            Tier::Optimised => format!(
+                "not using the optimised code cached for `{label}` ({problem}); \
+                 `kiln pkg install --force` of its package compiles it again"
+            ),
+        });
+        None
+    }
+
+    /// Compile the prototype in `wasm`, whose sha256 the caller has checked, in the quick tier,
+    /// without looking in the cache first (after [`Engine::load_cached`] found nothing), and
+    /// cache its code.
+    pub fn compile_digested(
+        &self,
+        label: &str,
+        wasm: &[u8],
+        sha256: [u8; 32],
+    ) -> Result<Prototype, Error> {
+        let compiler = self.compiler(Tier::Quick, label)?;
+        let component = self.compile_and_store(compiler, label, wasm, sha256)?;
+        compiler.prototype(label, component, CodeSource::Compiled, sha256)
+    }
+
+    /// Compile the prototype in `wasm`, whose sha256 the caller has checked, into optimised
+    /// code in the cache, unless it is there already: what `kiln pkg install` does ahead of
+    /// time so that renders find optimised code. Whether it compiled; `false` without a cache.
+    pub fn precompile(&self, label: &str, wasm: &[u8], sha256: [u8; 32]) -> Result<bool, Error> {
+        if self.options.cache_dir.is_none() {
+            return Ok(false);
+        }
+        let compiler = self.compiler(Tier::Optimised, label)?;
+        if self.cached_component(label, compiler, sha256, None).is_some() {
+            return Ok(false);
+        }
+        let component = self.compile_and_store(compiler, label, wasm, sha256)?;
+        // Refused now rather than at the first render, as a cached one would be.
+        compiler.prototype(label, component, CodeSource::Compiled, sha256)?;
+        Ok(true)
+    }
+
+    /// Compile `wasm` in `compiler`'s tier and store its code in the cache, if there is one.
+    fn compile_and_store(
+        &self,
+        compiler: &Compiler,
+        label: &str,
+        wasm: &[u8],
+        sha256: [u8; 32],
+    ) -> Result<Component, Error> {
+        let component = compiler.compile(label, wasm)?;
+        let Some(cache) = &compiler.cache else { return Ok(component) };
+        match component.serialize() {
+            Ok(code) => {
+                if let Err(e) = cache.store(&cache.key(sha256), &code) {
+                    self.note(format!(
+                        "cannot cache compiled code in {}: {e}",
+                        cache.dir().display()
+                    ));
+                }
+            }
+            Err(e) => self.note(format!("cannot serialize compiled code of `{label}`: {e}")),
+        }
+        Ok(component)
+    }
+}
+
+impl Compiler {
+    fn new(tier: Tier, options: &EngineOptions) -> wasmtime::Result<Self> {
+        let (opt_level, regalloc) = match tier {
+            Tier::Quick => (wasmtime::OptLevel::None, wasmtime::RegallocAlgorithm::SinglePass),
+            Tier::Optimised => {
+                (wasmtime::OptLevel::Speed, wasmtime::RegallocAlgorithm::Backtracking)
+            }
+        };
+        let mut config = wasmtime::Config::new();
+        config
+            .wasm_component_model(true)
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(options.max_stack)
+            // Kiln never runs guests on async fibers, but wasmtime (built with `async` for
+            // WASI) refuses a Wasm stack larger than the fiber stack: keep that one larger.
+            .async_stack_size(options.max_stack + ASYNC_STACK_HEADROOM)
+            // The same render on every machine: canonical NaNs, deterministic relaxed SIMD.
+            .cranelift_nan_canonicalization(true)
+            .relaxed_simd_deterministic(true)
+            .cranelift_opt_level(opt_level)
+            .cranelift_regalloc_algorithm(regalloc);
+        let engine = wasmtime::Engine::new(&config)?;
+        start_ticker(&engine);
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        no_sleeping(&mut linker)?;
+        bindings::Prototype::add_to_linker::<_, wasmtime::component::HasSelf<Host>>(
+            &mut linker,
+            |host| host,
+        )?;
+        let cache = options
+            .cache_dir
+            .clone()
+            .map(|dir| Cache::new(dir, engine.precompile_compatibility_hash()));
+        Ok(Compiler { tier, engine, linker: Arc::new(linker), cache })
     }
 
     /// Check the imports and exports of `component`, then pre-link it.
@@ -214,86 +366,10 @@ impl Engine {
             imports,
             source,
             engine: self.engine.clone(),
+            tier: self.tier,
             instance_pre,
             cache: self.cache.as_ref().map(|cache| (cache.clone(), cache.key(sha256))),
         })
-    }
-
-    /// The cached code of `key`, if there is a valid entry; problems become notes.
-    fn cached_component(
-        &self,
-        label: &str,
-        cache: &Cache,
-        key: &Key,
-        memo: Option<&mut Checked>,
-    ) -> Option<Component> {
-        match cache.lookup(key, memo) {
-            Lookup::Hit(path) => {
-                // SAFETY: the file at `path` was written by `Cache::store` from
-                // `Component::serialize` of this engine, in a directory only this user can
-                // write, and verified against its key and checksum (now, or before and
-                // unchanged since); wasmtime re-checks that the engine settings match. Entries
-                // are replaced by rename, never rewritten in place, so the mapping stays valid.
-                match unsafe { Component::deserialize_file(&self.engine, &path) } {
-                    Ok(component) => return Some(component),
-                    Err(e) => self.note(format!("rebuilding cached code for `{label}`: {e}")),
-                }
-            }
-            Lookup::Miss => {}
-            Lookup::Invalid(why) => {
-                self.note(format!("rebuilding cached code for `{label}`: {why}"));
-            }
-        }
-        None
-    }
-
-    fn component(
-        &self,
-        label: &str,
-        wasm: &[u8],
-        sha256: [u8; 32],
-    ) -> Result<(Component, CodeSource), Error> {
-        if let Some(cache) = &self.cache
-            && let Some(component) = self.cached_component(label, cache, &cache.key(sha256), None)
-        {
-            return Ok((component, CodeSource::Cached));
-        }
-        Ok((self.compile_and_store(label, wasm, sha256)?, CodeSource::Compiled))
-    }
-
-    /// Compile the prototype in `wasm`, whose sha256 the caller has checked, without looking in
-    /// the cache first (after [`Engine::load_cached`] found nothing), and cache its code.
-    pub fn compile_digested(
-        &self,
-        label: &str,
-        wasm: &[u8],
-        sha256: [u8; 32],
-    ) -> Result<Prototype, Error> {
-        let component = self.compile_and_store(label, wasm, sha256)?;
-        self.prototype(label, component, CodeSource::Compiled, sha256)
-    }
-
-    /// Compile `wasm` and store its code in the cache, if there is one.
-    fn compile_and_store(
-        &self,
-        label: &str,
-        wasm: &[u8],
-        sha256: [u8; 32],
-    ) -> Result<Component, Error> {
-        let component = self.compile(label, wasm)?;
-        let Some(cache) = &self.cache else { return Ok(component) };
-        match component.serialize() {
-            Ok(code) => {
-                if let Err(e) = cache.store(&cache.key(sha256), &code) {
-                    self.note(format!(
-                        "cannot cache compiled code in {}: {e}",
-                        cache.dir().display()
-                    ));
-                }
-            }
-            Err(e) => self.note(format!("cannot serialize compiled code of `{label}`: {e}")),
-        }
-        Ok(component)
     }
 
     /// Compile `wasm`, after checking its imports: compiling takes seconds for large guests,
@@ -353,6 +429,11 @@ impl Prototype {
     /// Whether the code was compiled now or loaded from the cache.
     pub fn code_source(&self) -> CodeSource {
         self.source
+    }
+
+    /// How its code was compiled.
+    pub fn tier(&self) -> Tier {
+        self.tier
     }
 
     /// Instantiate the prototype once and drop the instance: what every call pays before the

@@ -14,7 +14,7 @@ pub use cache::Cache;
 pub(crate) use cache::{build_identity, private_dir};
 #[cfg(feature = "fuzzing")]
 pub(crate) use engine::parse_output;
-pub use engine::{CodeSource, Engine, EngineOptions, Prototype, Rendered};
+pub use engine::{CodeSource, Engine, EngineOptions, Prototype, Rendered, Tier};
 pub use error::Error;
 pub use limits::{Limit, Limits};
 pub use sandbox::{FIXED_TIME_SECS, LogLevel, LogLine};

@@ -6,8 +6,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use crate::app::{App, InstalledPackage};
+use sha2::{Digest, Sha256};
+
 use crate::cli::{Printer, table};
 use crate::registry::{self, BUILTIN, Fetched, Location, PermissionSet, RegistryError, Source};
+use crate::render::{Engine, EngineOptions};
 
 /// `kiln pkg` verbs.
 #[derive(Debug, clap::Subcommand)]
@@ -226,6 +229,7 @@ fn install(
         installed.version,
         installed.prototypes.join(", ")
     ));
+    precompile(&fetched, printer);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -254,6 +258,7 @@ fn update(app: &App, specs: &[String], yes: bool, printer: &Printer) -> anyhow::
         }
         let granted = decide_grant(&fetched, yes, Some(&package.granted), printer)?;
         let updated = app.install(&fetched, granted)?;
+        precompile(&fetched, printer);
         printer.note(&format!(
             "updated {} from {} to {}",
             updated.reference(),
@@ -262,6 +267,33 @@ fn update(app: &App, specs: &[String], yes: bool, printer: &Printer) -> anyhow::
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Compile the prototypes of a package just installed into optimised code in the compiled-code
+/// cache, so that renders find it ready (see [`crate::render::Tier`]). Only a speed-up, and the package is
+/// installed either way: a prototype that cannot be compiled is reported now, and fails the
+/// same way when a render uses it.
+fn precompile(fetched: &Fetched, printer: &Printer) {
+    let engine = Engine::new(EngineOptions::default());
+    let started = std::time::Instant::now();
+    let mut compiled = 0;
+    for (file, wasm) in &fetched.files {
+        let Some(name) = file.strip_suffix(".wasm") else { continue };
+        let label = format!("{}/{name}", fetched.reference());
+        match engine.precompile(&label, wasm, Sha256::digest(wasm).into()) {
+            Ok(now) => compiled += usize::from(now),
+            Err(e) => printer
+                .warn(&format!("{e} (installed all the same: renders that use it fail like this)")),
+        }
+    }
+    super::flush_notes(&engine, printer);
+    if compiled > 0 {
+        printer.detail(&format!(
+            "compiled {compiled} prototype(s) of {} into optimised code in {:.1?}",
+            fetched.reference(),
+            started.elapsed()
+        ));
+    }
 }
 
 fn list_installed(app: &App, printer: &Printer) -> anyhow::Result<ExitCode> {

@@ -68,15 +68,16 @@ pub(crate) fn read(target: &str) -> anyhow::Result<(String, Vec<u8>)> {
 
 fn load(target: &str, run: &RunArgs, printer: &Printer) -> anyhow::Result<Loaded> {
     let limits = run.limits()?;
-    let engine = run.engine(&limits)?;
+    let engine = run.engine(&limits);
     let (label, wasm) = read(target)?;
     let started = std::time::Instant::now();
     let mut prototype =
         engine.load(&label, &wasm).with_context(|| format!("cannot load prototype `{target}`"))?;
     printer.detail(&format!(
-        "loaded {target} ({}, {:?} code) in {:.1?}",
+        "loaded {target} ({}, {:?} {:?} code) in {:.1?}",
         prototype.digest(),
         prototype.code_source(),
+        prototype.tier(),
         started.elapsed()
     ));
     super::flush_notes(&engine, printer);
