@@ -94,8 +94,17 @@ fn pkg_install_compiles_its_prototypes_ahead_of_time() {
     s.ok("app", &["env", "add", "cloud"]);
     let (_, stderr) = crate::common::text(&s.run_in("app", &["show", "cloud", "-v"]));
     assert_eq!(cached_files(s.cache()), compiled, "nothing compiled for the render: {stderr}");
-    let (_, stderr) =
-        crate::common::text(&s.run_in("app", &["prototype", "describe", "nfs", "-v"]));
+    let describe =
+        || crate::common::text(&s.run_in("app", &["prototype", "describe", "nfs", "-v"])).1;
+    let stderr = describe();
+    assert!(stderr.contains("Cached Optimised code"), "{stderr}");
+
+    // A cache that lost it (or a fresh clone of the app): a render compiles quick code, and
+    // `pkg update` of an up-to-date package compiles the optimised code again.
+    std::fs::remove_dir_all(s.cache()).unwrap();
+    assert!(describe().contains("Compiled Quick code"));
+    s.ok("app", &["pkg", "update"]);
+    let stderr = describe();
     assert!(stderr.contains("Cached Optimised code"), "{stderr}");
 }
 

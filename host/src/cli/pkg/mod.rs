@@ -51,7 +51,8 @@ pub enum Command {
     },
     /// Check every installed file against `kiln.lock` (exit 1 if any differs).
     Verify,
-    /// Update installed packages to their registry's newest version.
+    /// Update installed packages to their registry's newest version, and compile their
+    /// prototypes into optimised code where the cache lacks it (as `install` does).
     Update {
         /// Packages to update (`REGISTRY/PACKAGE[@VERSION]`); all when none is given.
         packages: Vec<String>,
@@ -254,6 +255,8 @@ fn update(app: &App, specs: &[String], yes: bool, printer: &Printer) -> anyhow::
         let fetched = fetch(&mut opened, &package.name, version)?;
         if fetched.manifest.version == package.version && fetched.source == package.source {
             printer.note(&format!("{}@{} is up to date", package.reference(), package.version));
+            // Its code may have been compiled by a render, or not at all (a fresh clone).
+            precompile(&fetched, printer);
             continue;
         }
         let granted = decide_grant(&fetched, yes, Some(&package.granted), printer)?;
