@@ -59,7 +59,7 @@ pub enum Tier {
     /// Unoptimised code with the single-pass register allocator: half the compile time, for
     /// code compiled when a render needs it.
     Quick,
-    /// Optimised code: renders about 8% faster on the seed's Kubeflow app and 1.2x on 1,000
+    /// Optimised code: renders about 7% faster on the seed's Kubeflow app and 1.2x on 1,000
     /// components, with half the code to map, for twice the compile time; compiled ahead of
     /// time by `kiln pkg install` and `kiln pkg update`.
     Optimised,

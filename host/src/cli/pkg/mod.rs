@@ -5,9 +5,9 @@ mod publish;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::app::{App, InstalledPackage};
 use sha2::{Digest, Sha256};
 
+use crate::app::{App, InstalledPackage};
 use crate::cli::{Printer, table};
 use crate::registry::{self, BUILTIN, Fetched, Location, PermissionSet, RegistryError, Source};
 use crate::render::{Engine, EngineOptions};
@@ -261,21 +261,21 @@ fn update(app: &App, specs: &[String], yes: bool, printer: &Printer) -> anyhow::
         }
         let granted = decide_grant(&fetched, yes, Some(&package.granted), printer)?;
         let updated = app.install(&fetched, granted)?;
-        precompile(&fetched, printer);
         printer.note(&format!(
             "updated {} from {} to {}",
             updated.reference(),
             package.version,
             updated.version
         ));
+        precompile(&fetched, printer);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Compile the prototypes of a package just installed into optimised code in the compiled-code
-/// cache, so that renders find it ready (see [`crate::render::Tier`]). Only a speed-up, and the package is
-/// installed either way: a prototype that cannot be compiled is reported now, and fails the
-/// same way when a render uses it.
+/// Compile the prototypes of an installed package into optimised code in the compiled-code
+/// cache, so that renders find it ready (see [`crate::render::Tier`]). Only a speed-up, and
+/// the package is installed either way: a prototype that cannot be compiled is reported now,
+/// and fails the same way when a render uses it.
 fn precompile(fetched: &Fetched, printer: &Printer) {
     let engine = Engine::new(EngineOptions::default());
     let started = std::time::Instant::now();
