@@ -76,7 +76,9 @@ fn broken_optimised_code_is_passed_over_for_quick_code() {
     let (source, tier, _) = load_render_tier(&engine_with_cache(dir.path()));
     assert_eq!((source, tier), (CodeSource::Cached, Tier::Quick));
 
-    assert!(precompile(&engine_with_cache(dir.path())), "compiling ahead of time mends it");
+    let engine = engine_with_cache(dir.path());
+    assert!(precompile(&engine), "compiling ahead of time mends it");
+    assert!(engine.take_notes().is_empty(), "without a note: it is the remedy");
     let (source, tier, _) = load_render_tier(&engine_with_cache(dir.path()));
     assert_eq!((source, tier), (CodeSource::Cached, Tier::Optimised));
 }

@@ -245,7 +245,10 @@ impl Engine {
             return Ok(false);
         }
         let compiler = self.compiler(Tier::Optimised, label)?;
-        if self.cached_component(label, compiler, sha256, None).is_some() {
+        // A missing or broken entry is compiled (again) without a note: that is the remedy.
+        if let Some(cache) = &compiler.cache
+            && let Lookup::Hit(_) = cache.lookup(&cache.key(sha256), None)
+        {
             return Ok(false);
         }
         let component = self.compile_and_store(compiler, label, wasm, sha256)?;
