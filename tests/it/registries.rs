@@ -613,3 +613,36 @@ fn builtin_packages_declare_what_their_prototypes_ask_for() {
         assert_eq!(package.manifest().permissions, asked, "package `{}`", package.name);
     }
 }
+
+/// `pkg install` compiles a package's prototypes ahead of time. A prototype that does not
+/// compile is reported then, by name, and the package is installed all the same: the compile is
+/// only a speed-up, and a render that uses it fails the same way.
+#[test]
+fn a_prototype_that_does_not_compile_is_reported_at_install() {
+    let s = Scratch::new();
+    let registry = published(&s);
+    let pkg = registry.join("packages/serving/1.0.0");
+    let wasm = pkg.join("tf-serving.wasm");
+    let old_digest = kiln::registry::digest(&std::fs::read(&wasm).unwrap());
+    let garbage = b"\0asm\x0d\0\x01\0 this is no component".to_vec();
+    std::fs::write(&wasm, &garbage).unwrap();
+    let manifest_path = pkg.join("kiln-package.toml");
+    let manifest = std::fs::read_to_string(&manifest_path).unwrap();
+    assert!(manifest.contains(&old_digest), "{manifest}");
+    let manifest = manifest.replace(&old_digest, &kiln::registry::digest(&garbage));
+    std::fs::write(&manifest_path, &manifest).unwrap();
+    let index = registry.join("index.toml");
+    let old = std::fs::read_to_string(&index).unwrap();
+    let start = old.find("sha256:").unwrap();
+    let digest = kiln::registry::digest(manifest.as_bytes());
+    std::fs::write(&index, format!("{}{digest}{}", &old[..start], &old[start + 71..])).unwrap();
+
+    let out = s.run_in("app", &["pkg", "install", "local/serving", "--yes"]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("local/serving/tf-serving") && stderr.contains("installed all the same"),
+        "{stderr}"
+    );
+    assert!(s.app("app").join("vendor/local/serving/tf-serving.wasm").is_file());
+}
