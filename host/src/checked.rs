@@ -182,14 +182,30 @@ pub(crate) fn read_private(file: &Path) -> Vec<u8> {
     if trusted { std::fs::read(file).unwrap_or_default() } else { vec![] }
 }
 
-/// Write `bytes` to `file` atomically, in a directory created private to this user.
+/// Write `bytes` to `file` atomically (temp file and rename, so a reader never sees half of
+/// it), in a directory created private to this user.
 pub(crate) fn write_private(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_private_parts(file, &[bytes], false)
+}
+
+/// [`write_private`] of `parts` one after the other; `durable` puts them on disk before the
+/// rename, so a power cut leaves the old file or the whole new one.
+pub(crate) fn write_private_parts(
+    file: &Path,
+    parts: &[&[u8]],
+    durable: bool,
+) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     let dir = file.parent().ok_or(std::io::ErrorKind::InvalidInput)?;
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     crate::render::private_dir(dir).map_err(std::io::Error::other)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut temp, bytes)?;
+    for part in parts {
+        std::io::Write::write_all(&mut temp, part)?;
+    }
+    if durable {
+        temp.as_file().sync_data()?;
+    }
     temp.persist(file).map_err(|e| e.error)?;
     Ok(())
 }
@@ -202,17 +218,23 @@ mod tests {
         Stamp::of(&std::fs::File::open(path).unwrap()).unwrap()
     }
 
+    /// A file `name` holding "one" in a new directory, and its stamp.
+    fn written(name: &str) -> (tempfile::TempDir, PathBuf, Stamp) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, b"one").unwrap();
+        let stamp = stamp_of(&path);
+        (dir, path, stamp)
+    }
+
     fn memo(settled: Duration) -> Checked {
         Checked { settled, ..Checked::default() }
     }
 
     #[test]
     fn a_file_is_vouched_for_until_it_is_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.wasm");
-        std::fs::write(&path, b"one").unwrap();
+        let (_dir, path, stamp) = written("a.wasm");
         let mut memo = memo(Duration::ZERO);
-        let stamp = stamp_of(&path);
         memo.remember(stamp, stamp, [1; 32]);
         assert_eq!(memo.digest(&stamp_of(&path)), Some([1; 32]));
 
@@ -224,12 +246,10 @@ mod tests {
 
     #[test]
     fn a_file_replaced_by_rename_is_another_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let (path, other) = (dir.path().join("a"), dir.path().join("b"));
-        std::fs::write(&path, b"one").unwrap();
+        let (dir, path, stamp) = written("a");
+        let other = dir.path().join("b");
         std::fs::write(&other, b"one").unwrap();
         let mut memo = memo(Duration::ZERO);
-        let stamp = stamp_of(&path);
         memo.remember(stamp, stamp, [1; 32]);
         std::fs::rename(&other, &path).unwrap();
         assert_eq!(memo.digest(&stamp_of(&path)), None);
@@ -237,9 +257,7 @@ mod tests {
 
     #[test]
     fn a_file_that_changed_while_read_or_just_now_is_not_remembered() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a");
-        std::fs::write(&path, b"one").unwrap();
+        let (_dir, path, _) = written("a");
         let before = stamp_of(&path);
         std::thread::sleep(Duration::from_millis(20));
         std::fs::write(&path, b"two!").unwrap();
@@ -257,10 +275,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_its_file_and_ignores_a_torn_or_foreign_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a");
-        std::fs::write(&path, b"one").unwrap();
-        let stamp = stamp_of(&path);
+        let (_dir, _, stamp) = written("a");
         let mut memo = memo(Duration::ZERO);
         memo.remember(stamp, stamp, [7; 32]);
 
@@ -276,10 +291,7 @@ mod tests {
     fn saves_and_reopens_only_in_a_private_directory() {
         use std::os::unix::fs::PermissionsExt;
         let cache = tempfile::tempdir().unwrap();
-        let app = tempfile::tempdir().unwrap();
-        let path = app.path().join("a");
-        std::fs::write(&path, b"one").unwrap();
-        let stamp = stamp_of(&path);
+        let (app, _, stamp) = written("a");
 
         let mut memo = Checked::open(cache.path(), app.path());
         memo.settled = Duration::ZERO;
@@ -296,10 +308,7 @@ mod tests {
 
     #[test]
     fn a_memo_that_is_off_remembers_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a");
-        std::fs::write(&path, b"one").unwrap();
-        let stamp = stamp_of(&path);
+        let (_dir, _, stamp) = written("a");
         let mut off = Checked::off();
         off.remember(stamp, stamp, [1; 32]);
         assert_eq!(off.digest(&stamp), None);

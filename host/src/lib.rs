@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod fuzzing;
 pub mod manifest;
 pub mod names;
+pub mod parallel;
 pub mod pipeline;
 pub mod prototype;
 pub mod registry;

@@ -153,10 +153,10 @@ impl<'a> Prototypes<'a> {
             return Ok((prototype, grant));
         }
         // Not read when unchanged since it last matched the lock; its compiled code is gone,
-        // so it is read (and checked) now.
+        // so it is read (and checked) now, against the lock already read.
         let bytes = match wasm.bytes {
             Some(bytes) => bytes,
-            None => self.app.read_prototype(&installed)?.0,
+            None => self.app.check_prototype(lock, &installed, None)?.0.bytes.unwrap_or_default(),
         };
         let prototype =
             self.engine.compile_digested(reference, &bytes, wasm.sha256).map_err(render_err)?;

@@ -53,6 +53,15 @@ fn lock(s: &Scratch) -> String {
     std::fs::read_to_string(s.app("app").join("kiln.lock")).unwrap()
 }
 
+/// An app with kubeflow/tf-serving installed and one component, `web`, of it.
+fn serving_app() -> Scratch {
+    let s = Scratch::new();
+    init(&s);
+    s.ok("app", &["pkg", "install", "kubeflow/tf-serving"]);
+    s.ok("app", &["generate", "tf-serving", "web", "--name=web", "--modelPath=gs://b/m"]);
+    s
+}
+
 #[test]
 fn directory_registry_round_trip() {
     let s = Scratch::new();
@@ -203,10 +212,7 @@ fn git_registry_pins_a_ref_and_records_the_commit() {
 
 #[test]
 fn a_changed_file_in_vendor_is_caught_before_any_guest_code_runs() {
-    let s = Scratch::new();
-    init(&s);
-    s.ok("app", &["pkg", "install", "kubeflow/tf-serving"]);
-    s.ok("app", &["generate", "tf-serving", "web", "--name=web", "--modelPath=gs://b/m"]);
+    let s = serving_app();
     let wasm = s.app("app").join("vendor/kubeflow/tf-serving/tf-serving.wasm");
     // Swap in another valid prototype: only the digest can tell.
     std::fs::copy(kiln_guest_artifacts::HOSTILE, &wasm).unwrap();
@@ -248,10 +254,7 @@ fn a_changed_file_in_vendor_is_caught_before_any_guest_code_runs() {
 fn a_file_changed_in_place_after_warm_runs_is_caught() {
     use kiln::app::App;
     use kiln::checked::Checked;
-    let s = Scratch::new();
-    init(&s);
-    s.ok("app", &["pkg", "install", "kubeflow/tf-serving"]);
-    s.ok("app", &["generate", "tf-serving", "web", "--name=web", "--modelPath=gs://b/m"]);
+    let s = serving_app();
     // Files changed less than this long ago are checked but not remembered.
     std::thread::sleep(kiln::checked::SETTLED + std::time::Duration::from_millis(100));
     let shown = s.ok("app", &["show", "default"]);
@@ -298,6 +301,17 @@ fn install_fails(s: &Scratch) -> String {
     err
 }
 
+/// Replace the published serving@1.0.0's manifest with `text`, and its digest in the index,
+/// as a registry that serves other contents would.
+fn set_manifest(registry: &Path, text: &str) {
+    std::fs::write(registry.join("packages/serving/1.0.0/kiln-package.toml"), text).unwrap();
+    let index = registry.join("index.toml");
+    let old = std::fs::read_to_string(&index).unwrap();
+    let start = old.find("sha256:").unwrap();
+    let digest = kiln::registry::digest(text.as_bytes());
+    std::fs::write(&index, format!("{}{digest}{}", &old[..start], &old[start + 71..])).unwrap();
+}
+
 #[test]
 fn an_index_that_lies_about_a_digest_is_refused() {
     let s = Scratch::new();
@@ -338,29 +352,25 @@ fn unsafe_package_contents_are_refused() {
     let pkg = registry.join("packages/serving/1.0.0");
     let manifest_path = pkg.join("kiln-package.toml");
     let manifest = std::fs::read_to_string(&manifest_path).unwrap();
-    let set_manifest = |text: &str| {
-        std::fs::write(&manifest_path, text).unwrap();
-        let index = registry.join("index.toml");
-        let old = std::fs::read_to_string(&index).unwrap();
-        let start = old.find("sha256:").unwrap();
-        let digest = kiln::registry::digest(text.as_bytes());
-        std::fs::write(&index, format!("{}{digest}{}", &old[..start], &old[start + 71..])).unwrap();
-    };
 
     // A file name that climbs out of the package.
     set_manifest(
+        &registry,
         &manifest.replace("file = \"tf-serving.wasm\"", "file = \"../../../../etc/passwd\""),
     );
     let err = install_fails(&s);
     assert!(err.contains("must be `tf-serving.wasm`"), "{err}");
 
     // An absolute path.
-    set_manifest(&manifest.replace("file = \"tf-serving.wasm\"", "file = \"/etc/passwd\""));
+    set_manifest(
+        &registry,
+        &manifest.replace("file = \"tf-serving.wasm\"", "file = \"/etc/passwd\""),
+    );
     let err = install_fails(&s);
     assert!(err.contains("must be `tf-serving.wasm`"), "{err}");
 
     // A symlink where the wasm should be.
-    set_manifest(&manifest);
+    set_manifest(&registry, &manifest);
     let wasm = pkg.join("tf-serving.wasm");
     let real = registry.join("elsewhere.wasm");
     std::fs::rename(&wasm, &real).unwrap();
@@ -380,7 +390,7 @@ fn unsafe_package_contents_are_refused() {
     assert!(err.contains("over the limit of 134217728"), "{err}");
 
     // A malformed manifest names the package and the file.
-    set_manifest("name = \"serving\"\nversion = 3\n");
+    set_manifest(&registry, "name = \"serving\"\nversion = 3\n");
     let err = install_fails(&s);
     assert!(err.contains("package `local/serving@1.0.0`: kiln-package.toml"), "{err}");
 }
@@ -629,13 +639,7 @@ fn a_prototype_that_does_not_compile_is_reported_at_install() {
     let manifest_path = pkg.join("kiln-package.toml");
     let manifest = std::fs::read_to_string(&manifest_path).unwrap();
     assert!(manifest.contains(&old_digest), "{manifest}");
-    let manifest = manifest.replace(&old_digest, &kiln::registry::digest(&garbage));
-    std::fs::write(&manifest_path, &manifest).unwrap();
-    let index = registry.join("index.toml");
-    let old = std::fs::read_to_string(&index).unwrap();
-    let start = old.find("sha256:").unwrap();
-    let digest = kiln::registry::digest(manifest.as_bytes());
-    std::fs::write(&index, format!("{}{digest}{}", &old[..start], &old[start + 71..])).unwrap();
+    set_manifest(&registry, &manifest.replace(&old_digest, &kiln::registry::digest(&garbage)));
 
     let out = s.run_in("app", &["pkg", "install", "local/serving", "--yes"]);
     let (_, stderr) = text(&out);

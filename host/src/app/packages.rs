@@ -291,10 +291,10 @@ impl App {
         Ok((wasm.bytes.unwrap_or_default(), granted))
     }
 
-    /// [`App::read_prototype`] from the lock as `installed` read it, except that with `memo`
-    /// a wasm file unchanged since it last
-    /// matched the lock is not read again: what is known is its sha256, which is what the
-    /// compiled-code cache is keyed by.
+    /// [`App::read_prototype`] from the lock as `installed` read it, except that with `memo` a
+    /// wasm file unchanged since it last matched the lock is not read again: what is known is
+    /// its sha256, which is what the compiled-code cache is keyed by. Without `memo`, `bytes`
+    /// is always read.
     pub fn check_prototype(
         &self,
         installed: &Installed,

@@ -30,13 +30,7 @@ pub fn write(objects: &[Value], format: Format, out: &mut impl Write) -> std::io
         Format::Yaml => {
             // Large outputs are encoded a chunk at a time on every core, and written in order.
             for chunk in objects.chunks(YAML_CHUNK) {
-                let docs: Vec<_> = if chunk.len() < PARALLEL_FROM {
-                    chunk.iter().map(yaml).collect()
-                } else {
-                    use rayon::prelude::*;
-                    chunk.par_iter().map(yaml).collect()
-                };
-                for doc in docs {
+                for doc in crate::parallel::map(chunk, yaml) {
                     out.write_all(doc?.as_bytes())?;
                 }
             }
@@ -60,8 +54,6 @@ pub fn write(objects: &[Value], format: Format, out: &mut impl Write) -> std::io
 
 /// Objects encoded to YAML at a time: bounds the memory of the encoded text.
 const YAML_CHUNK: usize = 1024;
-/// Below this many objects, spreading work over threads costs more than it saves.
-const PARALLEL_FROM: usize = 256;
 
 /// One YAML document: `---`, the object, a newline.
 fn yaml(object: &Value) -> std::io::Result<String> {

@@ -134,20 +134,11 @@ impl Cache {
         self.dir.join("described").join(format!("{}.json", hex::encode(key.wasm_sha256)))
     }
 
-    /// Write `compiled` for `key` atomically (temp file + rename), so a reader never sees half
-    /// an entry.
+    /// Write `compiled` for `key` atomically and durably: a reader never sees half an entry,
+    /// and a power cut leaves the old entry or the whole new one.
     pub fn store(&self, key: &Key, compiled: &[u8]) -> std::io::Result<()> {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir)?;
-        private_dir(&self.dir).map_err(std::io::Error::other)?;
-        let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
-        std::io::Write::write_all(&mut file, compiled)?;
-        let crc = crc32fast::hash(compiled);
-        std::io::Write::write_all(&mut file, &trailer(key, compiled.len() as u64, crc))?;
-        // On disk before the rename, so a power cut leaves the old entry or the whole new one.
-        file.as_file().sync_data()?;
-        file.persist(self.path(key)).map_err(|err| err.error)?;
-        Ok(())
+        let trailer = trailer(key, compiled.len() as u64, crc32fast::hash(compiled));
+        crate::checked::write_private_parts(&self.path(key), &[compiled, &trailer], true)
     }
 }
 

@@ -166,19 +166,11 @@ fn fingerprints(
     memo: Option<&Memo>,
     checks: &[(&Object, Option<crd::Definition>, Option<String>)],
 ) -> Vec<Option<Fingerprint>> {
-    use rayon::prelude::*;
     let Some(memo) = memo else { return vec![None; checks.len()] };
-    let print = |(object, _, schema): &(&Object, _, Option<String>)| {
+    crate::parallel::map(checks, |(object, _, schema)| {
         schema.as_ref().and_then(|schema| memo.fingerprint(schema, &object.value))
-    };
-    if checks.len() < PARALLEL_FROM {
-        return checks.iter().map(print).collect();
-    }
-    checks.par_iter().map(print).collect()
+    })
 }
-
-/// Below this many objects, spreading work over threads costs more than it saves.
-const PARALLEL_FROM: usize = 256;
 
 /// The findings of `check`, unless `memo` remembers the check passing: `fingerprint` names
 /// the value under its schema (`None`: a check that cannot pass). Fingerprints of checks that
