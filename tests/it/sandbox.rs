@@ -236,3 +236,34 @@ fn components_on_render_threads_stop_at_the_stack_limit() {
     assert!(stderr.contains("component `a`"), "the first component in order: {stderr}");
     assert!(stderr.contains("`stack` limit"), "{stderr}");
 }
+
+/// A main thread with less stack than a guest may use (`ulimit -s 2048`, under the 8 MiB that
+/// a `stack=4MiB` render needs with the host's frames) does not run guests: the render moves
+/// to a thread with room, so deep recursion still ends at the `stack` limit, not in a crash.
+#[test]
+fn a_small_main_thread_stack_still_stops_at_the_stack_limit() {
+    let s = crate::common::Scratch::new();
+    s.ok(".", &["init", "small", "--namespace", "small"]);
+    let app = s.app("small");
+    std::fs::copy(HOSTILE, app.join("hostile.wasm")).unwrap();
+    std::fs::write(
+        app.join("components/a.toml"),
+        "prototype = \"hostile.wasm\"\n\n[params]\nattack = \"recursion\"\nsize = 100000000\n",
+    )
+    .unwrap();
+    let kiln = s.command("small", &["show", "default", "--limit", "stack=4MiB"]);
+    let mut shell = std::process::Command::new("sh");
+    shell
+        .args(["-c", "ulimit -s 2048 && exec \"$0\" \"$@\""])
+        .arg(kiln.get_program())
+        .args(kiln.get_args())
+        .current_dir(kiln.get_current_dir().unwrap());
+    for (name, value) in kiln.get_envs() {
+        shell.env(name, value.unwrap());
+    }
+    let out = shell.output().unwrap();
+    let (_, stderr) = crate::common::text(&out);
+    assert_eq!(out.status.code(), Some(1), "an error, not a crash: {stderr}");
+    assert!(stderr.contains("component `a`"), "{stderr}");
+    assert!(stderr.contains("`stack` limit"), "{stderr}");
+}
