@@ -389,9 +389,9 @@ const HOST_STACK: usize = 4 << 20;
 /// instance), so only the order of the results matters, and it is the order of `components`.
 ///
 /// Each thread takes the next component nobody has taken, so one slow render holds up no
-/// other. Working on the calling thread, rather than leaving it to wait, spares one thread's start
-/// and end: a warm render of the seed app took 0.88 to 0.93 of the time it took with a pool
-/// of two threads (interleaved runs); 500 components took the same either way.
+/// other. Working on the calling thread, rather than leaving it to wait, spares one thread's
+/// start and end: a warm render of the seed app took 0.88 to 0.93 of the time it took with a
+/// pool of two threads (interleaved runs); 500 components took the same either way.
 fn generate_all(
     components: &[&Resolved],
     env: &Environment,
