@@ -218,18 +218,7 @@ fn a_huge_description_is_refused_before_the_host_copies_it() {
 /// stack a user may allow, so deep recursion still ends at the `stack` limit, not in a crash.
 #[test]
 fn components_on_render_threads_stop_at_the_stack_limit() {
-    let s = crate::common::Scratch::new();
-    s.ok(".", &["init", "deep", "--namespace", "deep"]);
-    let app = s.app("deep");
-    std::fs::copy(HOSTILE, app.join("hostile.wasm")).unwrap();
-    // Written by hand: `generate` would preview the attack, and refuse the component.
-    for component in ["a", "b", "c", "d"] {
-        std::fs::write(
-            app.join(format!("components/{component}.toml")),
-            "prototype = \"hostile.wasm\"\n\n[params]\nattack = \"recursion\"\nsize = 100000000\n",
-        )
-        .unwrap();
-    }
+    let s = recursing_app("deep", &["a", "b", "c", "d"]);
     let out = s.run_in("deep", &["show", "default", "--limit", "stack=4MiB"]);
     let (_, stderr) = crate::common::text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -242,15 +231,7 @@ fn components_on_render_threads_stop_at_the_stack_limit() {
 /// to a thread with room, so deep recursion still ends at the `stack` limit, not in a crash.
 #[test]
 fn a_small_main_thread_stack_still_stops_at_the_stack_limit() {
-    let s = crate::common::Scratch::new();
-    s.ok(".", &["init", "small", "--namespace", "small"]);
-    let app = s.app("small");
-    std::fs::copy(HOSTILE, app.join("hostile.wasm")).unwrap();
-    std::fs::write(
-        app.join("components/a.toml"),
-        "prototype = \"hostile.wasm\"\n\n[params]\nattack = \"recursion\"\nsize = 100000000\n",
-    )
-    .unwrap();
+    let s = recursing_app("small", &["a"]);
     let kiln = s.command("small", &["show", "default", "--limit", "stack=4MiB"]);
     let mut shell = std::process::Command::new("sh");
     shell
@@ -266,4 +247,21 @@ fn a_small_main_thread_stack_still_stops_at_the_stack_limit() {
     assert_eq!(out.status.code(), Some(1), "an error, not a crash: {stderr}");
     assert!(stderr.contains("component `a`"), "{stderr}");
     assert!(stderr.contains("`stack` limit"), "{stderr}");
+}
+
+/// A scratch dir with app `name` whose `components` each recurse without end.
+fn recursing_app(name: &str, components: &[&str]) -> crate::common::Scratch {
+    let s = crate::common::Scratch::new();
+    s.ok(".", &["init", name, "--namespace", name]);
+    let app = s.app(name);
+    std::fs::copy(HOSTILE, app.join("hostile.wasm")).unwrap();
+    // Written by hand: `generate` would preview the attack, and refuse the component.
+    for component in components {
+        std::fs::write(
+            app.join(format!("components/{component}.toml")),
+            "prototype = \"hostile.wasm\"\n\n[params]\nattack = \"recursion\"\nsize = 100000000\n",
+        )
+        .unwrap();
+    }
+    s
 }
