@@ -7,8 +7,8 @@ use crate::app::App;
 use crate::cli::{Printer, RunArgs};
 use crate::cluster::{self, ApplyOptions, DryRun, Event, InventoryRef, Target};
 
-/// Apply an environment (or some components) with server-side apply, field manager `kiln`:
-/// Namespaces and CRDs first, CRDs waited on until Established, then the rest in parallel.
+// Apply an environment (or some components) with server-side apply, field manager `kiln`:
+// Namespaces and CRDs first, CRDs waited on until Established, then the rest in parallel.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -51,7 +51,7 @@ pub(super) struct Prepared {
     pub inventory: InventoryRef,
 }
 
-/// Which environment and components a cluster verb works on, and how to reach the cluster.
+// Which environment and components a cluster verb works on, and how to reach the cluster.
 #[derive(Debug, clap::Args)]
 pub(super) struct TargetArgs {
     /// The environment.

@@ -6,7 +6,7 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Printer};
 
-/// Print a completion script for SHELL (e.g. `kiln completions bash > /etc/bash_completion.d/kiln`).
+// Print a completion script for SHELL (e.g. `kiln completions bash > /etc/bash_completion.d/kiln`).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The shell.

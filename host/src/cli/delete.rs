@@ -7,8 +7,8 @@ use crate::cli::Printer;
 use crate::cli::apply::TargetArgs;
 use crate::cluster;
 
-/// Delete the objects of an environment (or some components) from its cluster, in reverse
-/// apply order. Only objects carrying this app's and environment's labels are deleted.
+// Delete the objects of an environment (or some components) from its cluster, in reverse
+// apply order. Only objects carrying this app's and environment's labels are deleted.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]

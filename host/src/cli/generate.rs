@@ -9,9 +9,9 @@ use crate::cli::{Printer, RunArgs};
 use crate::pipeline::Prototypes;
 use crate::prototype::Environment;
 
-/// Add a component: an instance of a prototype with params. The params are the prototype's own
-/// (`kiln generate PROTOTYPE --help` lists them) and are checked, and the component rendered
-/// once, before anything is written.
+// Add a component: an instance of a prototype with params. The params are the prototype's own
+// (`kiln generate PROTOTYPE --help` lists them) and are checked, and the component rendered
+// once, before anything is written.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]

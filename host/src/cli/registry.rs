@@ -7,6 +7,7 @@ use crate::registry::{self, Location};
 
 /// `kiln registry` verbs.
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Add a registry: a directory, a git repository or an OCI registry. Its index is read
     /// first, so a registry that cannot be read is not added.

@@ -8,10 +8,10 @@ use crate::cli::{Printer, RunArgs};
 use crate::pipeline::{self, Rendering};
 use crate::validate::{Error as ValidateError, Report, Severity};
 
-/// Check an environment's objects without a cluster: names, labels and namespaces, the schema
-/// of built-in kinds for the environment's Kubernetes version, custom resources against their
-/// CustomResourceDefinition (rendered, or in the app's `crds/`), and params against their
-/// prototype. Lists every finding; exits 0 when valid, 1 on errors, 2 when it cannot run.
+// Check an environment's objects without a cluster: names, labels and namespaces, the schema
+// of built-in kinds for the environment's Kubernetes version, custom resources against their
+// CustomResourceDefinition (rendered, or in the app's `crds/`), and params against their
+// prototype. Lists every finding; exits 0 when valid, 1 on errors, 2 when it cannot run.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The environment.

@@ -6,6 +6,7 @@ use crate::cli::{Printer, table};
 
 /// `kiln component` verbs.
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// List the components and their prototypes.
     List,

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use crate::cli::Printer;
 
-/// Add an environment. Without `--context` or `--server` it takes the current kubeconfig
-/// context, as `kiln init` does; with no kubeconfig it has no cluster yet (rendering works).
+// Add an environment. Without `--context` or `--server` it takes the current kubeconfig
+// context, as `kiln init` does; with no kubeconfig it has no cluster yet (rendering works).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The environment's name (a DNS-1123 label).

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::Printer;
 
-/// Print the default environment, or make another one the default.
+// Print the default environment, or make another one the default.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Make this environment the default.

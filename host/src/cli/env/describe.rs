@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::Printer;
 
-/// Show an environment: cluster, namespace, version, labels, params and overrides.
+// Show an environment: cluster, namespace, version, labels, params and overrides.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The environment (default: the current one).

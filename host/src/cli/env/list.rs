@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Printer, table};
 
-/// List the environments; `*` marks the default.
+// List the environments; `*` marks the default.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 

@@ -14,6 +14,7 @@ use crate::cli::Printer;
 
 /// `kiln env` verbs.
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Add an environment.
     Add(add::Args),
@@ -43,7 +44,7 @@ impl Command {
     }
 }
 
-/// Settings shared by `env add` and `env set`.
+// Settings shared by `env add` and `env set`.
 #[derive(Debug, clap::Args)]
 struct SpecArgs {
     /// The kubeconfig context to deploy with.

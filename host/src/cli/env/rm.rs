@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::Printer;
 
-/// Remove an environment (its file; nothing in any cluster).
+// Remove an environment (its file; nothing in any cluster).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The environment.

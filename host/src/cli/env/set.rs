@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::Printer;
 
-/// Change an environment: cluster, namespace, Kubernetes version, labels.
+// Change an environment: cluster, namespace, Kubernetes version, labels.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The environment.

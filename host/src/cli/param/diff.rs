@@ -7,7 +7,7 @@ use crate::app;
 use crate::cli::{Printer, RunArgs, table};
 use crate::pipeline::{Prototypes, resolve_all};
 
-/// Show every component param whose value differs between two environments.
+// Show every component param whose value differs between two environments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The first environment.

@@ -6,8 +6,8 @@ use crate::app::{self, EnvironmentFile};
 use crate::cli::{Printer, RunArgs, table};
 use crate::pipeline::Prototypes;
 
-/// Show params with their values and where each comes from (default, component, environment,
-/// environment override). Without `--env`, the components' own params.
+// Show params with their values and where each comes from (default, component, environment,
+// environment override). Without `--env`, the components' own params.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this component.

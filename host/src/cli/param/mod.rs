@@ -10,6 +10,7 @@ use crate::cli::Printer;
 
 /// `kiln param` verbs.
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Set a param: `[COMPONENT] KEY VALUE`; without COMPONENT, environment-wide (needs --env).
     Set(set::SetArgs),

@@ -7,12 +7,12 @@ use crate::cli::{Printer, RunArgs};
 use crate::pipeline::Prototypes;
 use crate::prototype::{ParamSpec, ParamValue};
 
-/// Set a param, typed by the prototype's description (`a,b` for a list, `true` for a boolean,
-/// JSON for an object). The file keeps its comments and order.
-///
-/// `kiln param set web replicas 3` sets it on the component; with `--env E` it overrides the
-/// component in that environment; `kiln param set --env cloud cloud gke` (no component) sets it
-/// for every component in `cloud` whose prototype declares `cloud`.
+// Set a param, typed by the prototype's description (`a,b` for a list, `true` for a boolean,
+// JSON for an object). The file keeps its comments and order.
+//
+// `kiln param set web replicas 3` sets it on the component; with `--env E` it overrides the
+// component in that environment; `kiln param set --env cloud cloud gke` (no component) sets it
+// for every component in `cloud` whose prototype declares `cloud`.
 #[derive(Debug, clap::Args)]
 #[command(override_usage = "kiln param set [OPTIONS] [COMPONENT] KEY VALUE")]
 pub struct SetArgs {
@@ -26,7 +26,7 @@ pub struct SetArgs {
     run: RunArgs,
 }
 
-/// Remove a param from a component, an environment, or a component's override.
+// Remove a param from a component, an environment, or a component's override.
 #[derive(Debug, clap::Args)]
 #[command(override_usage = "kiln param unset [OPTIONS] [COMPONENT] KEY")]
 pub struct UnsetArgs {

@@ -14,6 +14,7 @@ use crate::render::{Engine, EngineOptions};
 
 /// `kiln pkg` verbs.
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Install a package into the app (`vendor/`, recorded with digests and the permissions you
     /// grant in `kiln.lock`).

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::cli::{Printer, RunArgs};
 use crate::registry::{self, Location, PermissionSet, Publication};
 
-/// Publish a package.
+// Publish a package.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The package's source directory, with a `kiln-package.toml` naming the package, its

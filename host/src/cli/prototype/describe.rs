@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::cli::{Printer, RunArgs, params};
 use crate::prototype::Info;
 
-/// Show a prototype's description, params and permissions.
+// Show a prototype's description, params and permissions.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The prototype: a `.wasm` file, or an installed prototype's name.

@@ -5,14 +5,14 @@ use std::process::ExitCode;
 use crate::cli::{Printer, RunArgs, table};
 use crate::pipeline::Prototypes;
 
-/// List the app's installed prototypes with their descriptions.
+// List the app's installed prototypes with their descriptions.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     run: RunArgs,
 }
 
-/// Find installed prototypes by name or description.
+// Find installed prototypes by name or description.
 #[derive(Debug, clap::Args)]
 pub struct SearchArgs {
     /// Text to look for (case-insensitive).

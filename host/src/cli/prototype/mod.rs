@@ -16,6 +16,7 @@ use crate::render::{Limits, Prototype};
 
 /// `kiln prototype` verbs.
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Show a prototype's description, params and permissions.
     Describe(describe::Args),

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use crate::cli::Printer;
 use crate::scaffold::{self, Lang, Sdk};
 
-/// Create a prototype project in Rust, Python or JavaScript that builds (`./build`) and renders
-/// (`kiln prototype preview NAME.wasm`) out of the box.
+// Create a prototype project in Rust, Python or JavaScript that builds (`./build`) and renders
+// (`kiln prototype preview NAME.wasm`) out of the box.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The prototype's name, a DNS-1123 label (`my-app`).

@@ -8,9 +8,9 @@ use crate::cli::{Printer, RunArgs};
 use crate::manifest::{self, Format};
 use crate::prototype::Environment;
 
-/// Render a prototype with params and print the objects, outside any app.
-///
-/// Params follow the prototype, as `--NAME=VALUE` or `--NAME VALUE`; `PROTOTYPE --help` lists them.
+// Render a prototype with params and print the objects, outside any app.
+//
+// Params follow the prototype, as `--NAME=VALUE` or `--NAME VALUE`; `PROTOTYPE --help` lists them.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Output format.
