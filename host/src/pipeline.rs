@@ -381,9 +381,6 @@ pub fn render(
     })
 }
 
-/// Native stack for the host's own frames on a render thread, beside the guest's Wasm stack.
-const HOST_STACK: usize = 4 << 20;
-
 /// Render `components` for `env` on up to one thread per core, the calling thread among them
 /// when its stack has room for a guest: components are independent (each render gets a fresh
 /// instance), so only the order of the results matters, and it is the order of `components`.
@@ -402,9 +399,8 @@ fn generate_all(
         let result = c.loaded.prototype.generate(&c.loaded.info, &c.name, &params, env, limits);
         (params, result)
     };
-    // Guests run on their thread's stack: room for the Wasm stack limit and the host.
-    let stack = limits.get_usize(render::Limit::Stack).saturating_add(HOST_STACK);
-    let here = calling_thread_fits(stack);
+    let max_stack = limits.get_usize(render::Limit::Stack);
+    let here = render::stack::fits(max_stack);
     let threads = std::thread::available_parallelism().map_or(1, usize::from).min(components.len());
     let helpers = threads.saturating_sub(usize::from(here));
     if helpers == 0 {
@@ -422,34 +418,19 @@ fn generate_all(
     };
     let mut done: Vec<(usize, _)> = std::thread::scope(|scope| {
         let spawned: Vec<_> = (0..helpers)
-            .filter_map(|_| {
-                std::thread::Builder::new()
-                    .name("kiln-render".into())
-                    .stack_size(stack)
-                    .spawn_scoped(scope, work)
-                    .ok()
-            })
+            .filter_map(|_| render::stack::spawn(scope, max_stack, work).ok())
             .collect();
         let mut done = if here { work() } else { Vec::new() };
         for thread in spawned {
             done.extend(thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         }
-        // No thread could be started: render what is left here, in order.
+        // No thread could be started: render what is left from here (each render still finds
+        // a thread with room, see `render::stack::run`).
         done.extend(work());
         done
     });
     done.sort_unstable_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, output)| output).collect()
-}
-
-/// Whether a guest may run on the calling thread with `stack` bytes of native stack: only on
-/// the main thread, whose stack grows up to the process's stack limit. Other threads' stacks
-/// have a size fixed when they started, which is not known here.
-fn calling_thread_fits(stack: usize) -> bool {
-    std::thread::current().name() == Some("main")
-        && rustix::process::getrlimit(rustix::process::Resource::Stack)
-            .current
-            .is_none_or(|limit| limit >= stack as u64)
 }
 
 /// Annotation with the digest of the prototype that rendered an object.

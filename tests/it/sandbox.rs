@@ -232,7 +232,26 @@ fn components_on_render_threads_stop_at_the_stack_limit() {
 #[test]
 fn a_small_main_thread_stack_still_stops_at_the_stack_limit() {
     let s = recursing_app("small", &["a"]);
-    let kiln = s.command("small", &["show", "default", "--limit", "stack=4MiB"]);
+    let out = with_small_stack(s.command("small", &["show", "default", "--limit", "stack=4MiB"]));
+    let (_, stderr) = crate::common::text(&out);
+    assert_eq!(out.status.code(), Some(1), "an error, not a crash: {stderr}");
+    assert!(stderr.contains("component `a`"), "{stderr}");
+    assert!(stderr.contains("`stack` limit"), "{stderr}");
+}
+
+/// The same outside any app: `prototype preview` calls the guest itself, not through a render.
+#[test]
+fn a_preview_on_a_small_main_thread_stack_stops_at_the_stack_limit() {
+    let s = crate::common::Scratch::new();
+    let args = ["prototype", "preview", "--limit", "stack=4MiB", HOSTILE, "--attack=recursion"];
+    let out = with_small_stack(s.command(".", &[&args[..], &["--size=100000000"]].concat()));
+    let (_, stderr) = crate::common::text(&out);
+    assert_eq!(out.status.code(), Some(1), "an error, not a crash: {stderr}");
+    assert!(stderr.contains("`stack` limit"), "{stderr}");
+}
+
+/// Run `kiln` (its program, arguments, directory and environment) under `ulimit -s 2048`.
+fn with_small_stack(kiln: std::process::Command) -> std::process::Output {
     let mut shell = std::process::Command::new("sh");
     shell
         .args(["-c", "ulimit -s 2048 && exec \"$0\" \"$@\""])
@@ -242,11 +261,7 @@ fn a_small_main_thread_stack_still_stops_at_the_stack_limit() {
     for (name, value) in kiln.get_envs() {
         shell.env(name, value.unwrap());
     }
-    let out = shell.output().unwrap();
-    let (_, stderr) = crate::common::text(&out);
-    assert_eq!(out.status.code(), Some(1), "an error, not a crash: {stderr}");
-    assert!(stderr.contains("component `a`"), "{stderr}");
-    assert!(stderr.contains("`stack` limit"), "{stderr}");
+    shell.output().unwrap()
 }
 
 /// A scratch dir with app `name` whose `components` each recurse without end.

@@ -77,6 +77,8 @@ impl Tier {
 /// One tier's wasmtime engine, its linker and its view of the cache.
 struct Compiler {
     tier: Tier,
+    /// The Wasm stack limit of `engine`.
+    max_stack: usize,
     engine: wasmtime::Engine,
     linker: Arc<Linker<Host>>,
     cache: Option<Cache>,
@@ -100,6 +102,8 @@ pub struct Prototype {
     source: CodeSource,
     engine: wasmtime::Engine,
     tier: Tier,
+    /// The Wasm stack limit of `engine`: guests run on a native stack with room for it.
+    max_stack: usize,
     /// Pre-linked; `describe` and `generate` are called through typed funcs whose results are
     /// read lazily, so size limits are checked before the host copies anything.
     instance_pre: InstancePre<Host>,
@@ -317,7 +321,8 @@ impl Compiler {
             .cache_dir
             .clone()
             .map(|dir| Cache::new(dir, engine.precompile_compatibility_hash()));
-        Ok(Compiler { tier, engine, linker: Arc::new(linker), cache })
+        let max_stack = options.max_stack;
+        Ok(Compiler { tier, max_stack, engine, linker: Arc::new(linker), cache })
     }
 
     /// Check the imports and exports of `component`, then pre-link it.
@@ -371,6 +376,7 @@ impl Compiler {
             source,
             engine: self.engine.clone(),
             tier: self.tier,
+            max_stack: self.max_stack,
             instance_pre,
             cache: self.cache.as_ref().map(|cache| (cache.clone(), cache.key(sha256))),
         })
@@ -456,7 +462,8 @@ impl Prototype {
             self.label = info.name.clone();
             return Ok(info);
         }
-        let info = self.describe_now(limits)?;
+        let max_stack = self.max_stack;
+        let info = super::stack::run(max_stack, || self.describe_now(limits))?;
         if let Some((cache, key)) = &self.cache {
             // Only a speed-up: the code itself is cached already, or a note said why not.
             let _ = cache.store_description(key, &info);
@@ -494,6 +501,19 @@ impl Prototype {
     /// Render the objects of `component` from `params` (resolved against `info` here, before
     /// any guest code runs) for `env`.
     pub fn generate(
+        &self,
+        info: &Info,
+        component: &str,
+        params: &Params,
+        env: &Environment,
+        limits: &Limits,
+    ) -> Result<Rendered, Error> {
+        super::stack::run(self.max_stack, || {
+            self.generate_here(info, component, params, env, limits)
+        })
+    }
+
+    fn generate_here(
         &self,
         info: &Info,
         component: &str,

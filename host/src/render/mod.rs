@@ -9,6 +9,7 @@ mod error;
 mod imports;
 mod limits;
 mod sandbox;
+pub(crate) mod stack;
 
 pub use cache::Cache;
 pub(crate) use cache::{build_identity, private_dir};
