@@ -233,10 +233,8 @@ fn components_on_render_threads_stop_at_the_stack_limit() {
 fn a_small_main_thread_stack_still_stops_at_the_stack_limit() {
     let s = recursing_app("small", &["a"]);
     let out = with_small_stack(s.command("small", &["show", "default", "--limit", "stack=4MiB"]));
-    let (_, stderr) = crate::common::text(&out);
-    assert_eq!(out.status.code(), Some(1), "an error, not a crash: {stderr}");
+    let stderr = stopped_at_the_stack_limit(&out);
     assert!(stderr.contains("component `a`"), "{stderr}");
-    assert!(stderr.contains("`stack` limit"), "{stderr}");
 }
 
 /// The same outside any app: `prototype preview` calls the guest itself, not through a render.
@@ -245,9 +243,15 @@ fn a_preview_on_a_small_main_thread_stack_stops_at_the_stack_limit() {
     let s = crate::common::Scratch::new();
     let args = ["prototype", "preview", "--limit", "stack=4MiB", HOSTILE, "--attack=recursion"];
     let out = with_small_stack(s.command(".", &[&args[..], &["--size=100000000"]].concat()));
-    let (_, stderr) = crate::common::text(&out);
+    stopped_at_the_stack_limit(&out);
+}
+
+/// `out`'s stderr, once it is checked to be the `stack` limit's error, not a crash.
+fn stopped_at_the_stack_limit(out: &std::process::Output) -> String {
+    let (_, stderr) = crate::common::text(out);
     assert_eq!(out.status.code(), Some(1), "an error, not a crash: {stderr}");
     assert!(stderr.contains("`stack` limit"), "{stderr}");
+    stderr
 }
 
 /// Run `kiln` (its program, arguments, directory and environment) under `ulimit -s 2048`.

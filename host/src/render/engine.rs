@@ -508,33 +508,23 @@ impl Prototype {
         env: &Environment,
         limits: &Limits,
     ) -> Result<Rendered, Error> {
+        // On a thread with room for the Wasm stack limit (this one, mostly).
         super::stack::run(self.max_stack, || {
-            self.generate_here(info, component, params, env, limits)
+            let params = prototype::resolve(info, params)?;
+            let (mut store, instance) = self.instantiate(limits)?;
+            store.data_mut().components = env.components.clone();
+            let generate = instance
+                .get_typed_func::<GenerateParams<'_>, (GenerateResult,)>(&mut store, "generate")
+                .map_err(|e| self.not_a_prototype(e))?;
+            let wit_params = bindings::params_to_wit(&params);
+            let wit_env = bindings::environment_to_wit(env);
+            let (result,) = generate
+                .call(&mut store, (component, &wit_params, &wit_env))
+                .map_err(|e| self.classify(e, &mut store, limits))?;
+            let json = result.map_err(|e| self.rejected(e))?;
+            let objects = self.check_output(&json, limits)?;
+            Ok(Rendered { objects, logs: store.data_mut().take_logs() })
         })
-    }
-
-    fn generate_here(
-        &self,
-        info: &Info,
-        component: &str,
-        params: &Params,
-        env: &Environment,
-        limits: &Limits,
-    ) -> Result<Rendered, Error> {
-        let params = prototype::resolve(info, params)?;
-        let (mut store, instance) = self.instantiate(limits)?;
-        store.data_mut().components = env.components.clone();
-        let generate = instance
-            .get_typed_func::<GenerateParams<'_>, (GenerateResult,)>(&mut store, "generate")
-            .map_err(|e| self.not_a_prototype(e))?;
-        let wit_params = bindings::params_to_wit(&params);
-        let wit_env = bindings::environment_to_wit(env);
-        let (result,) = generate
-            .call(&mut store, (component, &wit_params, &wit_env))
-            .map_err(|e| self.classify(e, &mut store, limits))?;
-        let json = result.map_err(|e| self.rejected(e))?;
-        let objects = self.check_output(&json, limits)?;
-        Ok(Rendered { objects, logs: store.data_mut().take_logs() })
     }
 
     fn store(&self, limits: &Limits) -> Result<Store<Host>, Error> {
