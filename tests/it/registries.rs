@@ -301,10 +301,18 @@ fn install_fails(s: &Scratch) -> String {
     err
 }
 
+/// Where [`published`] put serving@1.0.0 in its registry.
+const SERVING_1: &str = "packages/serving/1.0.0";
+
+/// The published serving@1.0.0's manifest.
+fn published_manifest(registry: &Path) -> String {
+    std::fs::read_to_string(registry.join(SERVING_1).join("kiln-package.toml")).unwrap()
+}
+
 /// Replace the published serving@1.0.0's manifest with `text`, and its digest in the index,
 /// as a registry that serves other contents would.
 fn set_manifest(registry: &Path, text: &str) {
-    std::fs::write(registry.join("packages/serving/1.0.0/kiln-package.toml"), text).unwrap();
+    std::fs::write(registry.join(SERVING_1).join("kiln-package.toml"), text).unwrap();
     let index = registry.join("index.toml");
     let old = std::fs::read_to_string(&index).unwrap();
     let start = old.find("sha256:").unwrap();
@@ -349,9 +357,8 @@ fn a_wasm_that_differs_from_its_manifest_is_refused() {
 fn unsafe_package_contents_are_refused() {
     let s = Scratch::new();
     let registry = published(&s);
-    let pkg = registry.join("packages/serving/1.0.0");
-    let manifest_path = pkg.join("kiln-package.toml");
-    let manifest = std::fs::read_to_string(&manifest_path).unwrap();
+    let pkg = registry.join(SERVING_1);
+    let manifest = published_manifest(&registry);
 
     // A file name that climbs out of the package.
     set_manifest(
@@ -631,13 +638,11 @@ fn builtin_packages_declare_what_their_prototypes_ask_for() {
 fn a_prototype_that_does_not_compile_is_reported_at_install() {
     let s = Scratch::new();
     let registry = published(&s);
-    let pkg = registry.join("packages/serving/1.0.0");
-    let wasm = pkg.join("tf-serving.wasm");
+    let wasm = registry.join(SERVING_1).join("tf-serving.wasm");
     let old_digest = kiln::registry::digest(&std::fs::read(&wasm).unwrap());
     let garbage = b"\0asm\x0d\0\x01\0 this is no component".to_vec();
     std::fs::write(&wasm, &garbage).unwrap();
-    let manifest_path = pkg.join("kiln-package.toml");
-    let manifest = std::fs::read_to_string(&manifest_path).unwrap();
+    let manifest = published_manifest(&registry);
     assert!(manifest.contains(&old_digest), "{manifest}");
     set_manifest(&registry, &manifest.replace(&old_digest, &kiln::registry::digest(&garbage)));
 

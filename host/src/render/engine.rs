@@ -462,8 +462,7 @@ impl Prototype {
             self.label = info.name.clone();
             return Ok(info);
         }
-        let max_stack = self.max_stack;
-        let info = super::stack::run(max_stack, || self.describe_now(limits))?;
+        let info = super::stack::run(self.max_stack, || self.describe_now(limits))?;
         if let Some((cache, key)) = &self.cache {
             // Only a speed-up: the code itself is cached already, or a note said why not.
             let _ = cache.store_description(key, &info);
