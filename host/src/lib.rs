@@ -18,4 +18,5 @@ pub mod prototype;
 pub mod registry;
 pub mod render;
 pub mod scaffold;
+pub mod untrusted;
 pub mod validate;

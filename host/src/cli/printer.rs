@@ -104,7 +104,7 @@ impl Printer {
                 eprintln!(
                     "[{component}] {}: {}",
                     self.styled(label, code),
-                    sanitize(&line.message)
+                    crate::untrusted::Untrusted(&line.message)
                 );
             }
         }
@@ -126,17 +126,9 @@ impl Printer {
     }
 }
 
-/// Text from prototypes (logs, error messages) with control characters escaped, so a guest
-/// cannot move the cursor, recolour the terminal or forge lines. Newlines stay in errors that
-/// span lines; tabs stay.
+/// A message Kiln composed, on its way to the terminal: see [`crate::untrusted::message`].
 pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\n' | '\t' => c.to_string(),
-            c if c.is_control() => c.escape_default().to_string(),
-            c => c.to_string(),
-        })
-        .collect()
+    crate::untrusted::message(text).into_owned()
 }
 
 #[cfg(test)]
