@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::app::{self, App, AppError, PrototypeRef, ResolvedParam};
 use crate::checked::Checked;
 use crate::manifest::permissions::{self, Grant, Violation};
-use crate::manifest::{self, ComponentObjects};
+use crate::manifest::{self, ComponentObjects, Scope, Scopes};
 use crate::prototype::{ComponentView, Environment, Info};
 use crate::render::{self, Engine, Limits, LogLine, Prototype};
 use crate::validate;
@@ -59,12 +59,21 @@ impl Error {
             Error::App(e) => e.hint(),
             Error::Render { error, .. } | Error::Prototype(error) => error.hint(),
             Error::Manifest(e) => e.hint(),
-            Error::NotPermitted(v) => Some(format!(
-                "`kiln pkg describe {}` shows what the package asks for; if it asks for this, \
-                 grant it with `kiln pkg install {} --force --yes`; otherwise the prototype \
-                 emits more than it declared",
-                v[0].package, v[0].package
-            )),
+            Error::NotPermitted(v) => {
+                let mut hint = format!(
+                    "`kiln pkg describe {}` shows what the package asks for; if it asks for \
+                     this, grant it with `kiln pkg install {} --force --yes`; otherwise the \
+                     prototype emits more than it declared",
+                    v[0].package, v[0].package
+                );
+                if v.iter().any(|v| v.unknown_scope) {
+                    hint.push_str(
+                        "; for a custom kind, put its CustomResourceDefinition in the app's \
+                         `crds/` (or apply with a cluster that serves it) so Kiln knows its scope",
+                    );
+                }
+                Some(hint)
+            }
             Error::Validate(e) => e.hint(),
         }
     }
@@ -311,7 +320,8 @@ mod memo {
     }
 }
 
-/// Render environment `env_name` of `app`: every component, or only those in `selection`.
+/// Render environment `env_name` of `app`: every component, or only those in `selection`, placed
+/// with what Kiln knows of kinds' scopes offline (see [`Generated::place`]).
 pub fn render(
     app: &App,
     env_name: &str,
@@ -319,9 +329,84 @@ pub fn render(
     engine: &Engine,
     limits: Limits,
 ) -> Result<Rendering, Error> {
+    generate(app, env_name, selection, engine, limits)?.place(&BTreeMap::new())
+}
+
+/// The objects every component of an environment rendered, before they are placed: what a
+/// cluster verb asks its cluster about (the scope of each kind) before placing them for it.
+pub struct Generated {
+    rendered: Vec<ComponentObjects>,
+    grants: BTreeMap<String, Grant>,
+    logs: Vec<(String, Vec<LogLine>)>,
+    app: String,
+    environment: String,
+    namespace: String,
+    labels: BTreeMap<String, String>,
+    kubernetes_version: String,
+    components: Vec<(String, Info, crate::prototype::Params)>,
+    /// The scopes the app's `crds/` give custom kinds.
+    scopes: Scopes,
+}
+
+impl Generated {
+    /// What each component's prototype logged, in component order.
+    pub fn logs(&self) -> &[(String, Vec<LogLine>)] {
+        &self.logs
+    }
+
+    /// Every distinct `(apiVersion, kind)` rendered, items of Lists included.
+    pub fn kinds(&self) -> Vec<(String, String)> {
+        manifest::kinds(&self.rendered)
+    }
+
+    /// Post-process the objects into their final form and check each against its package's
+    /// grant. A kind's scope is what `discovered` says (by API group and kind: the cluster's
+    /// discovery, when there is a cluster), else Kiln's built-in table, else the
+    /// CustomResourceDefinitions in the render and in the app's `crds/`; a kind none of them
+    /// know needs a grant.
+    pub fn place(self, discovered: &BTreeMap<(String, String), Scope>) -> Result<Rendering, Error> {
+        let mut scopes = self.scopes;
+        for ((group, kind), scope) in discovered {
+            scopes.discovered(group, kind, *scope);
+        }
+        let ctx = manifest::Context {
+            app: &self.app,
+            environment: &self.environment,
+            namespace: &self.namespace,
+            labels: &self.labels,
+            scopes: &scopes,
+        };
+        let manifest::Processed { objects, problems } =
+            manifest::post_process_all(&ctx, self.rendered);
+        let violations = permissions::check(&objects, &self.namespace, &self.grants);
+        if !violations.is_empty() {
+            return Err(Error::NotPermitted(violations));
+        }
+        Ok(Rendering {
+            objects,
+            logs: self.logs,
+            problems,
+            environment: self.environment,
+            kubernetes_version: self.kubernetes_version,
+            components: self.components,
+        })
+    }
+}
+
+/// Render environment `env_name` of `app`, every component or only those in `selection`, up
+/// to the point where objects are placed.
+pub fn generate(
+    app: &App,
+    env_name: &str,
+    selection: &[String],
+    engine: &Engine,
+    limits: Limits,
+) -> Result<Generated, Error> {
     for name in selection {
         app.component(name)?;
     }
+    let mut scopes = Scopes::new();
+    app.crds()?.iter().for_each(|crd| scopes.define(crd));
     let mut prototypes = Prototypes::new(app, engine, limits);
     let (env_file, components) = resolve_all(&mut prototypes, env_name)?;
     let env = Environment {
@@ -342,6 +427,7 @@ pub fn render(
     let selected: Vec<&Resolved> =
         components.iter().filter(|c| selection.is_empty() || selection.contains(&c.name)).collect();
     let outputs = generate_all(&selected, &env, prototypes.limits());
+    let max_objects = prototypes.limits().get(render::Limit::Objects);
     let mut rendered = Vec::new();
     let mut logs = Vec::new();
     let mut grants = BTreeMap::new();
@@ -350,34 +436,38 @@ pub fn render(
     // spread over threads.
     for (c, output) in selected.into_iter().zip(outputs) {
         let (params, result) = output;
-        let result = result.map_err(|error| Error::Render { component: c.name.clone(), error })?;
+        let render_error = |error| Error::Render { component: c.name.clone(), error };
+        let result = result.map_err(render_error)?;
+        // The guest's output was held to the limit as it returned it; Lists' items count too.
+        if manifest::count_objects(&result.objects) as u64 > max_objects {
+            return Err(render_error(render::Error::Limit {
+                prototype: c.loaded.info.name.clone(),
+                limit: render::Limit::Objects,
+                value: max_objects,
+            }));
+        }
         logs.push((c.name.clone(), result.logs));
         if let Some(grant) = &c.loaded.grant {
             grants.insert(c.name.clone(), grant.clone());
         }
-        let mut objects = result.objects;
-        annotate_provenance(&mut objects, c.loaded.prototype.digest(), &params);
-        rendered.push(ComponentObjects { component: c.name.clone(), objects });
+        rendered.push(ComponentObjects {
+            component: c.name.clone(),
+            objects: result.objects,
+            annotations: provenance(c.loaded.prototype.digest(), &params),
+        });
         rendered_components.push((c.name.clone(), c.loaded.info.clone(), params));
     }
-    let ctx = manifest::Context {
-        app: app.name(),
-        environment: env_name,
-        namespace: &env.namespace,
-        labels: &env.labels,
-    };
-    let manifest::Processed { objects, problems } = manifest::post_process_all(&ctx, rendered);
-    let violations = permissions::check(&objects, &env.namespace, &grants);
-    if !violations.is_empty() {
-        return Err(Error::NotPermitted(violations));
-    }
-    Ok(Rendering {
-        objects,
+    Ok(Generated {
+        rendered,
+        grants,
         logs,
-        problems,
+        app: app.name().to_string(),
         environment: env_name.into(),
-        kubernetes_version: env.kubernetes_version.clone(),
+        namespace: env.namespace,
+        labels: env.labels,
+        kubernetes_version: env.kubernetes_version,
         components: rendered_components,
+        scopes,
     })
 }
 
@@ -438,24 +528,14 @@ pub const PROTOTYPE_ANNOTATION: &str = "kiln.dev/prototype-digest";
 /// Annotation with a hash of the params it was rendered from.
 pub const PARAMS_ANNOTATION: &str = "kiln.dev/params-hash";
 
-/// Record where each object came from: the prototype's digest and a hash of the params.
-fn annotate_provenance(
-    objects: &mut [serde_json::Value],
-    digest: &str,
-    params: &crate::prototype::Params,
-) {
+/// The annotations that record where an object came from: the digest of its prototype and a
+/// hash of the params it was rendered from.
+fn provenance(digest: &str, params: &crate::prototype::Params) -> BTreeMap<String, String> {
     let canonical: serde_json::Map<String, serde_json::Value> =
         params.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
     let hash = crate::registry::digest(serde_json::Value::Object(canonical).to_string().as_bytes());
-    for object in objects {
-        let Some(meta) = object.get_mut("metadata").and_then(serde_json::Value::as_object_mut)
-        else {
-            continue;
-        };
-        let annotations = meta.entry("annotations").or_insert_with(|| serde_json::json!({}));
-        if let Some(annotations) = annotations.as_object_mut() {
-            annotations.insert(PROTOTYPE_ANNOTATION.into(), digest.into());
-            annotations.insert(PARAMS_ANNOTATION.into(), hash.clone().into());
-        }
-    }
+    BTreeMap::from([
+        (PROTOTYPE_ANNOTATION.to_string(), digest.to_string()),
+        (PARAMS_ANNOTATION.to_string(), hash),
+    ])
 }

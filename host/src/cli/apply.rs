@@ -47,8 +47,26 @@ pub struct Args {
 /// What every cluster verb needs: the objects with their components, where, and the inventory.
 pub(super) struct Prepared {
     pub objects: Vec<(String, serde_json::Value)>,
-    pub target: Target,
     pub inventory: InventoryRef,
+    /// The connection to the cluster, unless the verb asked for none.
+    pub session: Option<Session>,
+}
+
+/// A connected cluster, and the runtime its client lives on (the client's tasks run there, so
+/// the two go together).
+pub(super) struct Session {
+    runtime: tokio::runtime::Runtime,
+    pub cluster: cluster::Cluster,
+}
+
+impl Session {
+    /// Run `future` on the session's runtime, with Ctrl-C as an error.
+    pub(super) fn block_on<T>(
+        &self,
+        future: impl std::future::Future<Output = Result<T, cluster::Error>>,
+    ) -> anyhow::Result<T> {
+        block_on(&self.runtime, future)
+    }
 }
 
 // Which environment and components a cluster verb works on, and how to reach the cluster.
@@ -67,39 +85,62 @@ pub(super) struct TargetArgs {
 }
 
 impl TargetArgs {
-    /// Render the environment (limited to the components) and work out its cluster. With
-    /// `validate`, refuse output that does not validate; without, only what cannot be placed.
+    /// Render the environment (limited to the components) and, with `connect`, connect to its
+    /// cluster and place the objects by the scope its discovery reports for each kind, so each
+    /// object's grant is checked against where it will really land before anything is sent.
+    /// With `validate`, refuse output that does not validate; without, only what cannot be
+    /// placed.
     pub(super) fn prepare(
         &self,
         app: &App,
         printer: &Printer,
         validate: bool,
+        connect: bool,
     ) -> anyhow::Result<Prepared> {
-        let rendering =
-            super::validate::render(app, &self.env, &self.components, &self.run, printer)?;
-        super::validate::gate(app, &rendering, !validate, &self.run, printer)?;
+        let generated =
+            super::validate::generate(app, &self.env, &self.components, &self.run, printer)?;
         let env_file = app.environment(&self.env)?;
-        Ok(Prepared {
-            objects: rendering.objects.into_iter().map(|o| (o.component, o.value)).collect(),
-            target: Target {
+        let (session, discovered) = if connect {
+            let runtime = runtime()?;
+            let target = Target {
                 context: self.context.clone().or(env_file.context),
                 server: env_file.server,
-            },
+            };
+            let kinds = generated.kinds();
+            let (cluster, discovered) = block_on(&runtime, async {
+                let (client, server) = cluster::connect(&target).await?;
+                let cluster = cluster::Cluster::new(client, server);
+                let discovered = cluster::scopes(&cluster, &kinds).await?;
+                Ok((cluster, discovered))
+            })?;
+            (Some(Session { runtime, cluster }), discovered)
+        } else {
+            (None, Default::default())
+        };
+        let rendering = generated.place(&discovered)?;
+        super::validate::gate(app, &rendering, !validate, &self.run, printer)?;
+        Ok(Prepared {
+            objects: rendering.objects.into_iter().map(|o| (o.component, o.value)).collect(),
             inventory: InventoryRef {
                 app: app.name().into(),
                 environment: self.env.clone(),
                 namespace: env_file.namespace,
             },
+            session,
         })
     }
 }
 
-/// A runtime for one command, and Ctrl-C as an error.
-pub(super) fn block_on<T>(
+/// A runtime for one command.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
+
+/// Run `future` on `runtime`, with Ctrl-C as an error.
+fn block_on<T>(
+    runtime: &tokio::runtime::Runtime,
     future: impl std::future::Future<Output = Result<T, cluster::Error>>,
 ) -> anyhow::Result<T> {
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     Ok(runtime.block_on(async {
         tokio::select! {
             result = future => result,
@@ -122,8 +163,9 @@ pub(super) fn progress(printer: &Printer, each: bool) -> impl Fn(&Event) + Sync 
 /// Run `kiln apply`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = super::open_app()?;
-    let prepared = args.target.prepare(&app, printer, !args.no_validate)?;
-    if args.dry_run == Some(DryRun::Client) {
+    let client_dry_run = args.dry_run == Some(DryRun::Client);
+    let prepared = args.target.prepare(&app, printer, !args.no_validate, !client_dry_run)?;
+    let Some(session) = &prepared.session else {
         for (component, object) in &prepared.objects {
             printer.data(&format!(
                 "{} (dry run, component {component})\n",
@@ -131,7 +173,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
             ))?;
         }
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     let options = ApplyOptions {
         dry_run: args.dry_run,
         prune: args.prune,
@@ -142,11 +184,13 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         components: args.target.components.clone(),
     };
     let on_event = progress(printer, args.show_objects);
-    let report = block_on(async {
-        let (client, server) = cluster::connect(&prepared.target).await?;
-        let cluster = cluster::Cluster::new(client, server);
-        cluster::apply(&cluster, &prepared.objects, &prepared.inventory, &options, &on_event).await
-    })?;
+    let report = session.block_on(cluster::apply(
+        &session.cluster,
+        &prepared.objects,
+        &prepared.inventory,
+        &options,
+        &on_event,
+    ))?;
     let suffix = if args.dry_run.is_some() { " (server dry run)" } else { "" };
     printer.note(&format!("applied `{}`: {}{suffix}", args.target.env, report.summary()));
     Ok(ExitCode::SUCCESS)

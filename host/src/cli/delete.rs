@@ -27,22 +27,18 @@ pub struct Args {
 /// Run `kiln delete`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = super::open_app()?;
-    let prepared = args.target.prepare(&app, printer, false)?;
+    let prepared = args.target.prepare(&app, printer, false, true)?;
+    let session = prepared.session.as_ref().expect("prepared connected");
     let wait = args.wait.then(|| Duration::from_secs(args.timeout));
     let on_event = super::apply::progress(printer, args.show_objects);
-    let report = super::apply::block_on(async {
-        let (client, server) = cluster::connect(&prepared.target).await?;
-        let cluster = cluster::Cluster::new(client, server);
-        cluster::delete(
-            &cluster,
-            &prepared.objects,
-            &prepared.inventory,
-            &args.target.components,
-            wait,
-            &on_event,
-        )
-        .await
-    })?;
+    let report = session.block_on(cluster::delete(
+        &session.cluster,
+        &prepared.objects,
+        &prepared.inventory,
+        &args.target.components,
+        wait,
+        &on_event,
+    ))?;
     printer.note(&format!("deleted from `{}`: {}", args.target.env, report.summary()));
     Ok(ExitCode::SUCCESS)
 }

@@ -31,12 +31,13 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
 
 fn diff(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = super::open_app()?;
-    let prepared = args.target.prepare(&app, printer, false)?;
-    let diffs = super::apply::block_on(async {
-        let (client, server) = cluster::connect(&prepared.target).await?;
-        let cluster = cluster::Cluster::new(client, server);
-        cluster::diff(&cluster, &prepared.objects, args.force_conflicts).await
-    })?;
+    let prepared = args.target.prepare(&app, printer, false, true)?;
+    let session = prepared.session.as_ref().expect("prepared connected");
+    let diffs = session.block_on(cluster::diff(
+        &session.cluster,
+        &prepared.objects,
+        args.force_conflicts,
+    ))?;
     let color = printer.color_stdout();
     for d in &diffs {
         printer.data(&colorize(&d.text, color))?;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::app::App;
 use crate::cli::{Printer, RunArgs};
-use crate::pipeline::{self, Rendering};
+use crate::pipeline::{self, Generated, Rendering};
 use crate::validate::{Error as ValidateError, Report, Severity};
 
 // Check an environment's objects without a cluster: names, labels and namespaces, the schema
@@ -69,7 +69,8 @@ fn check(args: &Args, printer: &Printer) -> anyhow::Result<Report> {
     Ok(pipeline::validate(&app, &rendering, args.run.memo_dir().as_deref())?)
 }
 
-/// Render an environment for a verb, printing the engine's notes and the prototypes' logs.
+/// Render an environment for a verb, placing its objects with what Kiln knows offline (see
+/// [`pipeline::Generated::place`]), printing the engine's notes and the prototypes' logs.
 pub(super) fn render(
     app: &App,
     env: &str,
@@ -77,15 +78,27 @@ pub(super) fn render(
     run: &RunArgs,
     printer: &Printer,
 ) -> anyhow::Result<Rendering> {
+    Ok(generate(app, env, components, run, printer)?.place(&Default::default())?)
+}
+
+/// Run the prototypes of an environment for a verb, printing the engine's notes and the
+/// prototypes' logs; their objects are not placed yet.
+pub(super) fn generate(
+    app: &App,
+    env: &str,
+    components: &[String],
+    run: &RunArgs,
+    printer: &Printer,
+) -> anyhow::Result<Generated> {
     let limits = run.limits()?;
     let engine = run.engine(&limits);
-    let rendering = pipeline::render(app, env, components, &engine, limits);
+    let generated = pipeline::generate(app, env, components, &engine, limits);
     super::flush_notes(&engine, printer);
-    let rendering = rendering?;
-    for (component, lines) in &rendering.logs {
+    let generated = generated?;
+    for (component, lines) in generated.logs() {
         printer.logs(component, lines);
     }
-    Ok(rendering)
+    Ok(generated)
 }
 
 /// What `show` and `apply` do before they go on: validate and print the findings (on stderr),

@@ -2,7 +2,7 @@
 //! phase with bounded concurrency, CRDs waited on until Established, prune and delete of
 //! Kiln's own objects only, readiness waits, and retries on throttling and server errors.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use super::inventory::{Inventory, InventoryRef};
 use super::plan::{self, ObjectKey};
 use super::{Error, FIELD_MANAGER};
-use crate::manifest::{APP_LABEL, ENV_LABEL, MANAGED_BY, MANAGER};
+use crate::manifest::{self, APP_LABEL, ENV_LABEL, MANAGED_BY, MANAGER};
 
 /// How `--dry-run` was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -196,62 +196,75 @@ impl Cluster {
 
     pub(super) fn error(&self, action: &'static str, key: &ObjectKey, err: kube::Error) -> Error {
         match err {
+            // The server's messages echo names that came from prototypes.
             kube::Error::Api(status) if status.code == 409 && action == "apply" => {
-                Error::Conflict { object: key.to_string(), message: status.message }
+                Error::Conflict { object: key.to_string(), message: shown(&status.message) }
             }
             kube::Error::Api(status) if status.code == 401 => Error::Unauthorized {
                 server: self.server.clone(),
                 code: status.code,
-                message: status.message,
+                message: shown(&status.message),
             },
             kube::Error::Api(status) => {
-                Error::Api { action, object: key.to_string(), message: status.message }
+                Error::Api { action, object: key.to_string(), message: shown(&status.message) }
             }
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 Error::Unreachable { server: self.server.clone(), message: format!("{err}") }
             }
-            other => Error::Api { action, object: key.to_string(), message: other.to_string() },
+            other => {
+                Error::Api { action, object: key.to_string(), message: shown(&other.to_string()) }
+            }
         }
     }
 
-    /// The API for `key`'s kind, discovered once per kind.
-    pub(super) async fn api(&self, key: &ObjectKey) -> Result<Api<DynamicObject>, Error> {
-        let (group, version) = match key.api_version.rsplit_once('/') {
-            Some((g, v)) => (g.to_string(), v.to_string()),
-            None => (String::new(), key.api_version.clone()),
+    /// The resource and capabilities of `kind` in `api_version`, discovered once per kind;
+    /// `None` when the cluster does not serve it. `object` names what needs it, for errors.
+    async fn discover(
+        &self,
+        api_version: &str,
+        kind: &str,
+        object: &ObjectKey,
+    ) -> Result<Option<(ApiResource, ApiCapabilities)>, Error> {
+        let cache_key = (api_version.to_string(), kind.to_string());
+        if let Some(found) = self.kinds.lock().await.get(&cache_key).cloned() {
+            return Ok(Some(found));
+        }
+        let (group, version) = match api_version.rsplit_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
         };
-        let cache_key = (key.api_version.clone(), key.kind.clone());
-        let cached = self.kinds.lock().await.get(&cache_key).cloned();
-        let (resource, caps) = match cached {
-            Some(found) => found,
-            None => {
-                let gvk = GroupVersionKind::gvk(&group, &version, &key.kind);
-                let found = self
-                    .retry(|| kube::discovery::pinned_kind(&self.client, &gvk))
-                    .await
-                    .map_err(|e| match e {
-                    kube::Error::Api(s) if s.code == 404 => Error::UnknownKind {
-                        api_version: key.api_version.clone(),
-                        kind: key.kind.clone(),
-                        object: key.to_string(),
-                    },
-                    kube::Error::Discovery(_) => Error::UnknownKind {
-                        api_version: key.api_version.clone(),
-                        kind: key.kind.clone(),
-                        object: key.to_string(),
-                    },
-                    other => self.error("discover", key, other),
-                })?;
-                self.kinds.lock().await.insert(cache_key, found.clone());
-                found
-            }
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let found = match self.retry(|| kube::discovery::pinned_kind(&self.client, &gvk)).await {
+            Ok(found) => found,
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(None),
+            Err(kube::Error::Discovery(_)) => return Ok(None),
+            Err(other) => return Err(self.error("discover", object, other)),
         };
-        Ok(match (&caps.scope, &key.namespace) {
+        self.kinds.lock().await.insert(cache_key, found.clone());
+        Ok(Some(found))
+    }
+
+    /// The API for `key`'s kind, and the kind's scope as the cluster serves it.
+    async fn api_scoped(&self, key: &ObjectKey) -> Result<(Api<DynamicObject>, Scope), Error> {
+        let unknown = || Error::UnknownKind {
+            api_version: key.api_version.clone(),
+            kind: key.kind.clone(),
+            object: key.to_string(),
+        };
+        let (resource, caps) =
+            self.discover(&key.api_version, &key.kind, key).await?.ok_or_else(unknown)?;
+        let api = match (&caps.scope, &key.namespace) {
             (Scope::Namespaced, Some(ns)) => {
                 Api::namespaced_with(self.client.clone(), ns, &resource)
             }
             _ => Api::all_with(self.client.clone(), &resource),
-        })
+        };
+        Ok((api, caps.scope))
+    }
+
+    /// The API for `key`'s kind, discovered once per kind.
+    pub(super) async fn api(&self, key: &ObjectKey) -> Result<Api<DynamicObject>, Error> {
+        Ok(self.api_scoped(key).await?.0)
     }
 
     /// What is in the cluster already for `keys` (one phase), so each apply needs one request,
@@ -314,7 +327,15 @@ impl Cluster {
         last: Option<&str>,
         opts: &ApplyOptions,
     ) -> Result<(Outcome, Option<String>), Error> {
-        let api = self.api(key).await?;
+        let (api, scope) = self.api_scoped(key).await?;
+        // Post-processing placed the object by the scope this cluster reported (see `scopes`);
+        // an object placed otherwise would land somewhere its grant was not checked for.
+        if (scope == Scope::Cluster) != key.namespace.is_none() {
+            return Err(Error::ScopeMismatch {
+                object: key.to_string(),
+                served: if scope == Scope::Cluster { "cluster-wide" } else { "in namespaces" },
+            });
+        }
         let before = match known {
             Some(known) => known,
             None => self
@@ -424,6 +445,44 @@ impl Cluster {
     }
 }
 
+/// What `cluster` says of the scope of each of `kinds` (`apiVersion`, kind), by API group and
+/// kind: the truth that post-processing places objects by and their grants are checked
+/// against before anything is sent. Kinds the cluster does not serve (yet: a CRD in the same
+/// render) are left out.
+pub async fn scopes(
+    cluster: &Cluster,
+    kinds: &[(String, String)],
+) -> Result<BTreeMap<(String, String), manifest::Scope>, Error> {
+    let found: Vec<_> = futures::stream::iter(kinds)
+        .map(|(api_version, kind)| async move {
+            let what = ObjectKey {
+                api_version: api_version.clone(),
+                kind: kind.clone(),
+                namespace: None,
+                name: "*".into(),
+                component: String::new(),
+            };
+            let found = cluster.discover(api_version, kind, &what).await?;
+            let scope = found.map(|(_, caps)| match caps.scope {
+                Scope::Cluster => manifest::Scope::Cluster,
+                Scope::Namespaced => manifest::Scope::Namespaced,
+            });
+            Ok::<_, Error>(scope.map(|s| ((what.group().to_string(), kind.clone()), s)))
+        })
+        .buffer_unordered(DISCOVERY_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// Discovery requests in flight at once.
+const DISCOVERY_CONCURRENCY: usize = 8;
+
+/// Text from the server, for a message.
+fn shown(text: &str) -> String {
+    crate::untrusted::line(text).into_owned()
+}
+
 /// The sha256 of `object` as Kiln applies it.
 fn applied_digest(object: &Value) -> String {
     crate::registry::digest(object.to_string().as_bytes())
@@ -496,6 +555,15 @@ pub async fn apply(
     on_event: &(dyn Fn(&Event) + Sync),
 ) -> Result<Report, Error> {
     let keys: Vec<ObjectKey> = objects.iter().map(|(c, v)| ObjectKey::of(v, c)).collect();
+    // Post-processing refuses Kiln's reserved names; this is the last word before a forged
+    // inventory could be written over the real one.
+    if let Some(key) = keys.iter().find(|k| inventory.is(k)) {
+        return Err(Error::Api {
+            action: "apply",
+            object: key.to_string(),
+            message: "it is the environment's inventory, which only Kiln writes".into(),
+        });
+    }
     let values: Vec<Value> = objects.iter().map(|(_, v)| v.clone()).collect();
     let dry_run = opts.dry_run == Some(DryRun::Server);
     // Record what this run may create before creating it, so an apply that fails or is

@@ -10,7 +10,7 @@ use kube::api::{Api, Patch, PatchParams};
 
 use super::execute::Cluster;
 use super::{Error, FIELD_MANAGER, ObjectKey};
-use crate::manifest::{APP_LABEL, ENV_LABEL, MANAGED_BY, MANAGER};
+use crate::manifest::{APP_LABEL, ENV_LABEL, INVENTORY_PREFIX, MANAGED_BY, MANAGER};
 
 /// What an environment's inventory records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,7 +43,12 @@ pub struct InventoryRef {
 impl InventoryRef {
     /// The ConfigMap's name.
     pub fn name(&self) -> String {
-        format!("kiln-inventory-{}-{}", self.app, self.environment)
+        format!("{INVENTORY_PREFIX}{}-{}", self.app, self.environment)
+    }
+
+    /// Whether `key` names this inventory.
+    pub fn is(&self, key: &ObjectKey) -> bool {
+        key.identity() == self.key().identity()
     }
 
     fn api(&self, cluster: &Cluster) -> Api<ConfigMap> {

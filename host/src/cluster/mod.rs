@@ -10,7 +10,7 @@ mod plan;
 
 pub use client::{Target, connect};
 pub use diff::{Diff, diff};
-pub use execute::{ApplyOptions, Cluster, DryRun, Event, Outcome, Report, apply, delete};
+pub use execute::{ApplyOptions, Cluster, DryRun, Event, Outcome, Report, apply, delete, scopes};
 pub use inventory::InventoryRef;
 pub use plan::{ObjectKey, Phase, plan};
 
@@ -58,6 +58,15 @@ pub enum Error {
         kind: String,
         /// `kind/namespace/name`.
         object: String,
+    },
+    /// An object placed by a scope other than the one the cluster serves its kind with. Kiln
+    /// places objects by what the cluster reports, so this is a bug, refused before sending.
+    #[error("refusing to apply `{object}`: the cluster serves its kind {served}")]
+    ScopeMismatch {
+        /// `kind/namespace/name`.
+        object: String,
+        /// `cluster-wide` or `in namespaces`.
+        served: &'static str,
     },
     /// Any other API error on one object.
     #[error("cannot {action} `{object}`: {message}")]

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::untrusted::Untrusted;
+
 /// An object's identity in a cluster.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ObjectKey {
@@ -47,11 +49,13 @@ impl ObjectKey {
     }
 }
 
+/// `kind/namespace/name`, escaped for the terminal: the parts come from prototypes.
 impl std::fmt::Display for ObjectKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, name) = (Untrusted(&self.kind), Untrusted(&self.name));
         match &self.namespace {
-            Some(ns) => write!(f, "{}/{ns}/{}", self.kind, self.name),
-            None => write!(f, "{}/{}", self.kind, self.name),
+            Some(ns) => write!(f, "{kind}/{}/{name}", Untrusted(ns)),
+            None => write!(f, "{kind}/{name}"),
         }
     }
 }

@@ -1,13 +1,16 @@
 //! Package permissions: what a package's prototypes may emit beyond namespaced objects in the
 //! environment's namespace. The user grants them at install (recorded in `kiln.lock`); every
 //! rendered object is checked against its package's grant here, after post-processing has
-//! given namespaced objects their namespace.
+//! flattened Lists, established each kind's scope and given namespaced objects their namespace.
+//! Deny by default: an object whose kind's scope Kiln could not establish needs the grant a
+//! cluster-scoped kind needs.
 
 use std::collections::BTreeMap;
 
 use super::post::{api_group, str_at};
-use super::{Object, object_ref};
+use super::{Object, Scope, object_ref};
 use crate::registry::PermissionSet;
+use crate::untrusted::Untrusted;
 
 const RBAC: &str = "rbac.authorization.k8s.io";
 
@@ -31,6 +34,8 @@ pub struct Violation {
     pub object: String,
     /// The permission it would need.
     pub missing: String,
+    /// Whether it needs it because Kiln could not establish its kind's scope.
+    pub unknown_scope: bool,
 }
 
 impl std::fmt::Display for Violation {
@@ -57,14 +62,25 @@ pub fn check(
         let api_group = api_group(str_at(value, &["apiVersion"]));
         let kind = str_at(value, &["kind"]);
         let object_namespace = str_at(value, &["metadata", "namespace"]);
+        let gk =
+            if api_group.is_empty() { kind.to_string() } else { format!("{api_group}/{kind}") };
+        let granted_kind = grant.granted.cluster_scoped.contains(&gk);
         let mut missing = Vec::new();
-        if object_namespace.is_empty() {
-            let gk =
-                if api_group.is_empty() { kind.to_string() } else { format!("{api_group}/{kind}") };
-            if !grant.granted.cluster_scoped.contains(&gk) {
-                missing.push(format!("the cluster-scoped kind `{gk}`"));
+        match object.scope {
+            Some(Scope::Cluster) if !granted_kind => {
+                missing.push(format!("the cluster-scoped kind `{}`", Untrusted(&gk)));
             }
-        } else if object_namespace != namespace && !grant.granted.other_namespaces {
+            None if !granted_kind => missing.push(format!(
+                "the kind `{}`, which may be cluster-scoped (Kiln knows no \
+                 CustomResourceDefinition for it)",
+                Untrusted(&gk)
+            )),
+            _ => {}
+        }
+        if !object_namespace.is_empty()
+            && object_namespace != namespace
+            && !grant.granted.other_namespaces
+        {
             missing
                 .push(format!("other namespaces (the environment's namespace is `{namespace}`)"));
         }
@@ -77,6 +93,7 @@ pub fn check(
                 package: grant.package.clone(),
                 object: object_ref(value),
                 missing: format!("permission for {}", missing.join(" and ")),
+                unknown_scope: object.scope.is_none() && !granted_kind,
             });
         }
     }
@@ -90,7 +107,11 @@ mod tests {
     use super::*;
 
     fn object(value: serde_json::Value) -> Object {
-        Object { component: "web".into(), value }
+        let scope = crate::manifest::Scopes::new().of(
+            value["apiVersion"].as_str().unwrap_or_default(),
+            value["kind"].as_str().unwrap_or_default(),
+        );
+        Object { component: "web".into(), value, scope }
     }
 
     #[test]
@@ -132,5 +153,39 @@ mod tests {
             check(&objects, "dev", &BTreeMap::new()).is_empty(),
             "ungranted components are the app's own"
         );
+    }
+
+    #[test]
+    fn a_kind_of_unknown_scope_needs_the_grant_a_cluster_scoped_kind_needs() {
+        // Placed as namespaced (in the environment's namespace), but Kiln cannot know.
+        let tenant = json!({"apiVersion": "policy.example.com/v1", "kind": "Tenant", "metadata": {"name": "t", "namespace": "dev"}});
+        let objects = vec![object(tenant.clone())];
+        assert_eq!(objects[0].scope, None);
+        let grants = |cluster_scoped: Vec<String>, other_namespaces| {
+            let granted = PermissionSet { cluster_scoped, rbac: false, other_namespaces };
+            BTreeMap::from([("web".to_string(), Grant { package: "local/web".into(), granted })])
+        };
+        let found = check(&objects, "dev", &grants(vec![], false));
+        assert_eq!(
+            found.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "component `web` (package `local/web`) renders `Tenant/dev/t`, which needs permission \
+              for the kind `policy.example.com/Tenant`, which may be cluster-scoped (Kiln knows no \
+              CustomResourceDefinition for it)"
+            ]
+        );
+        assert!(found[0].unknown_scope);
+        let granted = grants(vec!["policy.example.com/Tenant".into()], false);
+        assert!(check(&objects, "dev", &granted).is_empty());
+        // Once known namespaced (a CRD in `crds/`, or discovery), it needs nothing.
+        let known = Object { scope: Some(Scope::Namespaced), ..object(tenant) };
+        assert!(check(&[known.clone()], "dev", &grants(vec![], false)).is_empty());
+        // Granting the kind does not grant other namespaces.
+        let mut elsewhere = known;
+        elsewhere.value["metadata"]["namespace"] = json!("kube-system");
+        elsewhere.scope = None;
+        let found = check(&[elsewhere], "dev", &granted);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].missing.contains("other namespaces") && !found[0].unknown_scope);
     }
 }

@@ -1,10 +1,16 @@
-//! Post-processing of rendered objects into the final list: default namespaces, ownership
-//! labels, a duplicate check and a stable apply order. Pure and deterministic: the same objects
-//! give byte-identical output whatever order the components come in.
+//! Post-processing of rendered objects into the final list: Lists flattened into their items,
+//! what a prototype may not emit refused (objects nested in others, names and keys Kiln keeps
+//! for its own state, metadata the API server owns), namespaces placed by each kind's scope,
+//! ownership labels and provenance annotations added, a duplicate check and a stable apply
+//! order. Pure and deterministic: the same objects give byte-identical output whatever order
+//! the components come in.
 
 use std::collections::{BTreeMap, btree_map::Entry};
 
 use serde_json::{Map, Value};
+
+use super::scope::{Scope, Scopes};
+use crate::untrusted::Untrusted;
 
 /// The label naming the tool that manages an object; Kiln sets it to [`MANAGER`].
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -16,6 +22,33 @@ pub const APP_LABEL: &str = "kiln.dev/app";
 pub const ENV_LABEL: &str = "kiln.dev/environment";
 /// The label naming the component that rendered an object.
 pub const COMPONENT_LABEL: &str = "kiln.dev/component";
+
+/// The domain of Kiln's own labels and annotations: a prototype may not set a key in it
+/// (`kiln.dev/...` or `*.kiln.dev/...`), since Kiln finds and trusts its objects by them.
+pub const RESERVED_DOMAIN: &str = "kiln.dev";
+
+/// The start of the name of an environment's inventory (see `cluster::InventoryRef`).
+pub const INVENTORY_PREFIX: &str = "kiln-inventory-";
+
+/// Names Kiln gives the objects that hold its own state in a cluster (the inventory now;
+/// revisions and the apply lease of day two): a prototype may not emit an object, of any kind
+/// and in any namespace, whose name starts with one of them.
+pub const RESERVED_NAME_PREFIXES: &[&str] = &[INVENTORY_PREFIX, "kiln-revision-", "kiln-lease-"];
+
+/// Metadata the API server sets. A prototype that sets one is wrong (a `uid` or
+/// `resourceVersion` would make the apply fail or act as a precondition): refused before the
+/// server sees it. `null` is accepted, as tools that print objects write `creationTimestamp:
+/// null`.
+const SERVER_OWNED: &[(&str, &str)] = &[
+    ("uid", "metadata.uid"),
+    ("resourceVersion", "metadata.resourceVersion"),
+    ("generation", "metadata.generation"),
+    ("creationTimestamp", "metadata.creationTimestamp"),
+    ("deletionTimestamp", "metadata.deletionTimestamp"),
+    ("deletionGracePeriodSeconds", "metadata.deletionGracePeriodSeconds"),
+    ("selfLink", "metadata.selfLink"),
+    ("managedFields", "metadata.managedFields"),
+];
 
 const CORE: &str = "";
 const RBAC: &str = "rbac.authorization.k8s.io";
@@ -29,6 +62,9 @@ pub struct ComponentObjects {
     pub component: String,
     /// The objects its prototype returned, in the prototype's order.
     pub objects: Vec<Value>,
+    /// Annotations Kiln adds to each of them (where they came from); they win over the
+    /// prototype's, which may not use Kiln's domain anyway.
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// What post-processing needs to know about the app and environment.
@@ -42,6 +78,9 @@ pub struct Context<'a> {
     pub namespace: &'a str,
     /// The environment's labels, added to every object that does not set them itself.
     pub labels: &'a BTreeMap<String, String>,
+    /// What is known of kinds' scopes beyond the built-in tables: the app's `crds/`, and the
+    /// cluster's discovery when there is a cluster. The render's own CRDs are added to it.
+    pub scopes: &'a Scopes,
 }
 
 /// A rendered object after post-processing, remembering its component.
@@ -51,6 +90,10 @@ pub struct Object {
     pub component: String,
     /// The object.
     pub value: Value,
+    /// Its kind's scope, `None` when Kiln could not establish it (see [`Scopes::of`]). An
+    /// object of unknown scope is placed as namespaced objects are, and needs a grant for its
+    /// kind when its package is restricted.
+    pub scope: Option<Scope>,
 }
 
 /// An error from post-processing. Every variant names the object or its component.
@@ -79,18 +122,47 @@ pub enum Error {
         /// The object, as [`object_ref`] writes it (with the namespace it should not have).
         object: String,
     },
-    /// A rendered value lacks what post-processing relies on (rendering normally checks this
-    /// first, so this is a prototype's output that bypassed it).
-    #[error("object #{index} of component `{component}` is invalid: {}", at(path, message))]
+    /// A rendered value lacks what post-processing relies on, or sets what only the API
+    /// server sets.
+    #[error(
+        "object #{index}{} of component `{component}` is invalid: {}",
+        items_of(item),
+        at(path, message)
+    )]
     InvalidObject {
         /// The component that rendered it.
         component: String,
         /// The object's position in the component's output, from 1.
         index: usize,
+        /// For an item of a List, its position in the List's `items`, from 1, and in the
+        /// List's within it; empty for an object the prototype returned itself.
+        item: Vec<usize>,
         /// The field at fault (`metadata.name`), empty for the whole object.
         path: String,
         /// What is wrong with it.
         message: String,
+    },
+    /// An object other than a List carries objects in `items`: applied, it would create
+    /// nothing of them, but printed and applied by another tool, every one of them, unchecked.
+    #[error(
+        "component `{component}` renders `{object}` with objects inside its `items`: only a \
+         List may carry objects"
+    )]
+    Nested {
+        /// The component that rendered it.
+        component: String,
+        /// The object, as [`object_ref`] writes it.
+        object: String,
+    },
+    /// An object uses a name, label or annotation Kiln keeps for its own state.
+    #[error("component `{component}` renders `{object}`: {what}")]
+    Reserved {
+        /// The component that rendered it.
+        component: String,
+        /// The object, as [`object_ref`] writes it.
+        object: String,
+        /// What it uses and why that is Kiln's.
+        what: String,
     },
 }
 
@@ -112,12 +184,26 @@ impl Error {
                     .into(),
             ),
             Error::InvalidObject { .. } => None,
+            Error::Nested { .. } => Some(
+                "a prototype returns each object on its own (or a `List` of them, whose items \
+                 Kiln checks one by one)"
+                    .into(),
+            ),
+            Error::Reserved { .. } => Some(
+                "Kiln labels and annotates every object itself and names its own state objects; \
+                 rename the object or drop the key in the prototype"
+                    .into(),
+            ),
         }
     }
 }
 
 fn at(path: &str, message: &str) -> String {
     if path.is_empty() { message.to_string() } else { format!("`{path}` {message}") }
+}
+
+fn items_of(item: &[usize]) -> String {
+    item.iter().map(|i| format!(", item #{i} of its `items`")).collect()
 }
 
 fn by_whom(first: &str, second: &str) -> String {
@@ -128,13 +214,15 @@ fn by_whom(first: &str, second: &str) -> String {
     }
 }
 
-/// Turn each component's rendered objects into the final list: namespaced objects without a
-/// namespace get the environment's, every object gets the environment's and the ownership
-/// labels, duplicates are rejected, and the result is sorted into apply order.
+/// Turn each component's rendered objects into the final list: Lists are replaced by their
+/// items; namespaced objects without a namespace get the environment's; every object gets the
+/// environment's labels, the ownership labels and its component's annotations; duplicates are
+/// rejected, and the result is sorted into apply order.
 ///
-/// Kinds are namespaced unless [`is_cluster_scoped`] knows them (built in, or defined by a
-/// CustomResourceDefinition among the rendered objects). Only `metadata.labels` is labelled:
-/// pod-template labels feed selectors, which are immutable on a live Deployment.
+/// Each kind's scope comes from `ctx.scopes` and the CustomResourceDefinitions among the
+/// rendered objects ([`Scopes::of`]); a kind of unknown scope is placed as namespaced kinds
+/// are. Only `metadata.labels` is labelled: pod-template labels feed selectors, which are
+/// immutable on a live Deployment.
 ///
 /// Fails with the first problem [`post_process_all`] finds.
 pub fn post_process(ctx: &Context, rendered: Vec<ComponentObjects>) -> Result<Vec<Object>, Error> {
@@ -145,8 +233,9 @@ pub fn post_process(ctx: &Context, rendered: Vec<ComponentObjects>) -> Result<Ve
 /// The result of [`post_process_all`]: the objects and every problem found on the way.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Processed {
-    /// The objects in apply order. An object that cannot be placed (no kind, no name) is left
-    /// out; a duplicate or a cluster-scoped object with a namespace stays in.
+    /// The objects in apply order. An object that cannot be placed (no kind, no name) or that
+    /// a prototype may not emit (objects nested in it, a reserved name or key, server-owned
+    /// metadata) is left out; a duplicate or a cluster-scoped object with a namespace stays in.
     pub objects: Vec<Object>,
     /// Every problem, single objects' first (in component order), then duplicates.
     pub problems: Vec<Error>,
@@ -156,18 +245,22 @@ pub struct Processed {
 pub fn post_process_all(ctx: &Context, mut rendered: Vec<ComponentObjects>) -> Processed {
     // Problems with single objects come in component order, not input order.
     rendered.sort_by(|a, b| a.component.cmp(&b.component));
-    let scopes = cluster_scopes(&rendered);
+    let flattened: Vec<(String, BTreeMap<String, String>, Vec<Item>)> =
+        rendered.into_iter().map(|c| (c.component, c.annotations, flatten(c.objects))).collect();
+    let mut scopes = ctx.scopes.clone();
+    for (_, _, items) in &flattened {
+        items.iter().for_each(|item| scopes.define(&item.value));
+    }
     let mut keyed = Vec::new();
     let mut problems = Vec::new();
-    for (ComponentObjects { component, objects }, scopes) in rendered.into_iter().zip(scopes) {
-        for (index, (value, cluster_scoped)) in objects.into_iter().zip(scopes).enumerate() {
-            let Some(value) =
-                normalize(ctx, &component, index, value, cluster_scoped, &mut problems)
-            else {
-                continue;
-            };
+    for (component, annotations, items) in flattened {
+        let placing = Placing { ctx, component: &component, annotations: &annotations };
+        for item in items {
+            let scope =
+                scopes.of(str_at(&item.value, &["apiVersion"]), str_at(&item.value, &["kind"]));
+            let Some(value) = placing.place(item, scope, &mut problems) else { continue };
             let key = Key::of(&value, &component);
-            keyed.push((key, Object { component: component.clone(), value }));
+            keyed.push((key, Object { component: component.clone(), value, scope }));
         }
     }
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
@@ -175,61 +268,45 @@ pub fn post_process_all(ctx: &Context, mut rendered: Vec<ComponentObjects>) -> P
     Processed { objects: keyed.into_iter().map(|(_, object)| object).collect(), problems }
 }
 
+/// Every distinct `(apiVersion, kind)` among `rendered`, Lists' items included: what a cluster
+/// is asked the scope of before the objects are placed for it.
+pub fn kinds(rendered: &[ComponentObjects]) -> Vec<(String, String)> {
+    let mut kinds: Vec<(String, String)> = rendered
+        .iter()
+        .flat_map(|c| flatten(c.objects.clone()))
+        .map(|item| {
+            let text = |field| str_at(&item.value, &[field]).to_string();
+            (text("apiVersion"), text("kind"))
+        })
+        .filter(|(api_version, kind)| !api_version.is_empty() && !kind.is_empty())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
+/// How many objects `values` hold once Lists are replaced by their items.
+pub fn count_objects(values: &[Value]) -> usize {
+    values
+        .iter()
+        .map(|value| match value.get("items").and_then(Value::as_array) {
+            Some(items) if is_list(value) => count_objects(items),
+            _ => 1,
+        })
+        .sum()
+}
+
 /// `kind/namespace/name`, or `kind/name` for an object without a namespace: how every message
-/// names an object. Missing fields read as empty.
+/// names an object. Missing fields read as empty. The parts come from prototypes, so they are
+/// escaped for the terminal ([`Untrusted`]).
 pub fn object_ref(value: &Value) -> String {
-    let kind = str_at(value, &["kind"]);
-    let name = str_at(value, &["metadata", "name"]);
+    let kind = Untrusted(str_at(value, &["kind"]));
+    let name = Untrusted(str_at(value, &["metadata", "name"]));
     match str_at(value, &["metadata", "namespace"]) {
         "" => format!("{kind}/{name}"),
-        namespace => format!("{kind}/{namespace}/{name}"),
+        namespace => format!("{kind}/{}/{name}", Untrusted(namespace)),
     }
 }
-
-/// Whether objects of `kind` in `api_version` are cluster-scoped: built-in Kubernetes kinds from
-/// a table, custom kinds from a CustomResourceDefinition among `crds` with `spec.scope` `Cluster`
-/// (matched on `spec.group` and `spec.names.kind`; other values in `crds` are ignored). Any other
-/// kind is taken as namespaced, as most kinds are.
-pub fn is_cluster_scoped(api_version: &str, kind: &str, crds: &[&Value]) -> bool {
-    let group = api_group(api_version);
-    CLUSTER_SCOPED.iter().any(|&(g, kinds)| g == group && kinds.contains(&kind))
-        || crds.iter().any(|crd| {
-            is_crd(crd)
-                && str_at(crd, &["spec", "scope"]) == "Cluster"
-                && str_at(crd, &["spec", "group"]) == group
-                && str_at(crd, &["spec", "names", "kind"]) == kind
-        })
-}
-
-/// Built-in cluster-scoped kinds by API group, as the API server's discovery reports them.
-const CLUSTER_SCOPED: &[(&str, &[&str])] = &[
-    (CORE, &["Namespace", "Node", "PersistentVolume", "ComponentStatus"]),
-    (RBAC, &["ClusterRole", "ClusterRoleBinding"]),
-    (APIEXTENSIONS, &[CRD]),
-    (
-        "storage.k8s.io",
-        &["StorageClass", "CSIDriver", "CSINode", "VolumeAttachment", "VolumeAttributesClass"],
-    ),
-    ("scheduling.k8s.io", &["PriorityClass"]),
-    ("node.k8s.io", &["RuntimeClass"]),
-    ("networking.k8s.io", &["IngressClass", "IPAddress", "ServiceCIDR"]),
-    (
-        "admissionregistration.k8s.io",
-        &[
-            "MutatingWebhookConfiguration",
-            "ValidatingWebhookConfiguration",
-            "ValidatingAdmissionPolicy",
-            "ValidatingAdmissionPolicyBinding",
-            "MutatingAdmissionPolicy",
-            "MutatingAdmissionPolicyBinding",
-        ],
-    ),
-    ("apiregistration.k8s.io", &["APIService"]),
-    ("certificates.k8s.io", &["CertificateSigningRequest", "ClusterTrustBundle"]),
-    ("flowcontrol.apiserver.k8s.io", &["FlowSchema", "PriorityLevelConfiguration"]),
-    ("resource.k8s.io", &["DeviceClass", "ResourceSlice"]),
-    ("policy", &["PodSecurityPolicy"]),
-];
 
 /// Apply order, one rank per row; kinds not listed come last. An object may refer to objects of
 /// lower ranks, so applying in this order does not trip over something not created yet (the
@@ -297,65 +374,147 @@ fn duplicates(keyed: &[(Key, Object)]) -> Vec<Error> {
     found
 }
 
-/// For each component, whether each of its objects is cluster-scoped, knowing every
-/// CustomResourceDefinition in the render (a component may use a kind another one defines).
-fn cluster_scopes(rendered: &[ComponentObjects]) -> Vec<Vec<bool>> {
-    let crds: Vec<&Value> =
-        rendered.iter().flat_map(|c| &c.objects).filter(|v| is_crd(v)).collect();
-    rendered
-        .iter()
-        .map(|c| {
-            c.objects
-                .iter()
-                .map(|v| is_cluster_scoped(str_at(v, &["apiVersion"]), str_at(v, &["kind"]), &crds))
-                .collect()
-        })
-        .collect()
+/// One object of a component's output, Lists replaced by their items.
+struct Item {
+    /// Its position in the component's output, from 1.
+    index: usize,
+    /// For an item of a List: its position in each List around it, outermost first.
+    item: Vec<usize>,
+    value: Value,
 }
 
-/// Check that `value` has what post-processing relies on, then set its namespace and labels.
-/// `None` (with its problems recorded) when it cannot be placed at all.
-fn normalize(
-    ctx: &Context,
-    component: &str,
-    index: usize,
-    mut value: Value,
-    cluster_scoped: bool,
-    problems: &mut Vec<Error>,
-) -> Option<Value> {
-    let object = object_ref(&value);
-    let invalid = |(path, message): (&str, &str)| Error::InvalidObject {
-        component: component.to_string(),
-        index: index + 1,
-        path: path.to_string(),
-        message: message.to_string(),
-    };
-    let metadata = match metadata(&mut value) {
-        Ok(metadata) => metadata,
-        Err(found) => {
-            problems.extend(found.into_iter().map(invalid));
-            return None;
-        }
-    };
-    let namespace = metadata.get("namespace").and_then(Value::as_str).unwrap_or_default();
-    if cluster_scoped {
-        if namespace.is_empty() {
-            metadata.remove("namespace");
-        } else {
-            problems
-                .push(Error::NamespaceOnClusterScoped { component: component.to_string(), object });
-        }
-    } else if namespace.is_empty() && !ctx.namespace.is_empty() {
-        metadata.insert("namespace".into(), ctx.namespace.into());
+/// Whether `value` is a List: a kind named `...List` (`List`, `ConfigMapList`) with an
+/// `items` array, which kubectl applies item by item.
+fn is_list(value: &Value) -> bool {
+    str_at(value, &["kind"]).ends_with("List") && value.get("items").is_some_and(Value::is_array)
+}
+
+/// `objects` with every List replaced by its items, at any depth.
+fn flatten(objects: Vec<Value>) -> Vec<Item> {
+    let mut out = Vec::with_capacity(objects.len());
+    for (i, value) in objects.into_iter().enumerate() {
+        push_flat(&mut out, i + 1, Vec::new(), value);
     }
-    add_labels(ctx, component, metadata);
-    Some(value)
+    out
+}
+
+fn push_flat(out: &mut Vec<Item>, index: usize, item: Vec<usize>, mut value: Value) {
+    if !is_list(&value) {
+        out.push(Item { index, item, value });
+        return;
+    }
+    let items = match value.get_mut("items").map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    for (i, inner) in items.into_iter().enumerate() {
+        let mut at = item.clone();
+        at.push(i + 1);
+        push_flat(out, index, at, inner);
+    }
+}
+
+/// Places one component's objects.
+struct Placing<'a> {
+    ctx: &'a Context<'a>,
+    component: &'a str,
+    annotations: &'a BTreeMap<String, String>,
+}
+
+impl Placing<'_> {
+    /// Check that `item` has what post-processing relies on and nothing a prototype may not
+    /// emit, then set its namespace, labels and annotations. `None` (with its problems
+    /// recorded) when it cannot be placed or may not be emitted.
+    fn place(&self, item: Item, scope: Option<Scope>, problems: &mut Vec<Error>) -> Option<Value> {
+        let Item { index, item, mut value } = item;
+        let object = object_ref(&value);
+        let component = self.component.to_string();
+        let invalid = |(path, message): (&str, &str)| Error::InvalidObject {
+            component: component.clone(),
+            index,
+            item: item.clone(),
+            path: path.to_string(),
+            message: message.to_string(),
+        };
+        let refused = admit(&value, &component, &object);
+        let metadata = match metadata(&mut value) {
+            Ok(metadata) if refused.is_empty() => metadata,
+            Ok(_) => {
+                problems.extend(refused);
+                return None;
+            }
+            Err(found) => {
+                problems.extend(found.into_iter().map(invalid));
+                problems.extend(refused);
+                return None;
+            }
+        };
+        let namespace = metadata.get("namespace").and_then(Value::as_str).unwrap_or_default();
+        if scope == Some(Scope::Cluster) {
+            if namespace.is_empty() {
+                metadata.remove("namespace");
+            } else {
+                problems.push(Error::NamespaceOnClusterScoped { component, object });
+            }
+        } else if namespace.is_empty() && !self.ctx.namespace.is_empty() {
+            metadata.insert("namespace".into(), self.ctx.namespace.into());
+        }
+        add_labels(self.ctx, self.component, metadata);
+        add_annotations(self.annotations, metadata);
+        Some(value)
+    }
+}
+
+/// What a prototype may not emit in `value`: objects nested in `items` (but in a List, which
+/// was flattened), a name or a label or annotation key Kiln keeps for its own state.
+fn admit(value: &Value, component: &str, object: &str) -> Vec<Error> {
+    let mut refused = Vec::new();
+    let reserved = |what: String| Error::Reserved {
+        component: component.to_string(),
+        object: object.to_string(),
+        what,
+    };
+    let nested = value
+        .get("items")
+        .and_then(Value::as_array)
+        .is_some_and(|items| items.iter().any(Value::is_object));
+    if nested {
+        refused
+            .push(Error::Nested { component: component.to_string(), object: object.to_string() });
+    }
+    let name = str_at(value, &["metadata", "name"]);
+    if let Some(prefix) = RESERVED_NAME_PREFIXES.iter().find(|p| name.starts_with(*p)) {
+        refused.push(reserved(format!(
+            "names starting with `{prefix}` are Kiln's own, for its state in the cluster"
+        )));
+    }
+    for (field, what) in [("labels", "label"), ("annotations", "annotation")] {
+        let Some(map) = value.pointer(&format!("/metadata/{field}")).and_then(Value::as_object)
+        else {
+            continue;
+        };
+        for key in map.keys().filter(|key| is_reserved_key(key)) {
+            refused.push(reserved(format!(
+                "{what} `{}` is in the `{RESERVED_DOMAIN}` domain, which is Kiln's own",
+                Untrusted(key)
+            )));
+        }
+    }
+    refused
+}
+
+/// Whether a label or annotation key is in [`RESERVED_DOMAIN`].
+pub fn is_reserved_key(key: &str) -> bool {
+    key.split_once('/').is_some_and(|(prefix, _)| {
+        prefix == RESERVED_DOMAIN
+            || prefix.strip_suffix(RESERVED_DOMAIN).is_some_and(|rest| rest.ends_with('.'))
+    })
 }
 
 type Problem = (&'static str, &'static str);
 
-/// The object's metadata, once the fields post-processing reads are known to be there; or
-/// every field that is not.
+/// The object's metadata, once the fields post-processing reads are known to be there and
+/// those the API server sets are not; or every field that is wrong.
 fn metadata(value: &mut Value) -> Result<&mut Map<String, Value>, Vec<Problem>> {
     let object = value.as_object_mut().ok_or_else(|| vec![("", "not a JSON object")])?;
     let mut problems = Vec::new();
@@ -380,18 +539,21 @@ fn metadata(value: &mut Value) -> Result<&mut Map<String, Value>, Vec<Problem>> 
     if !matches!(metadata.get("labels"), None | Some(Value::Null | Value::Object(_))) {
         problems.push(("metadata.labels", "must be an object"));
     }
+    if !matches!(metadata.get("annotations"), None | Some(Value::Null | Value::Object(_))) {
+        problems.push(("metadata.annotations", "must be an object"));
+    }
+    for &(field, path) in SERVER_OWNED {
+        if !matches!(metadata.get(field), None | Some(Value::Null)) {
+            problems.push((path, "is set by the API server, not by a prototype"));
+        }
+    }
     if problems.is_empty() { Ok(metadata) } else { Err(problems) }
 }
 
 /// Add the environment's labels where the prototype set none of that key, then the ownership
 /// labels, which always win: pruning and deletion select on them.
 fn add_labels(ctx: &Context, component: &str, metadata: &mut Map<String, Value>) {
-    let labels = metadata.entry("labels").or_insert(Value::Null);
-    if labels.is_null() {
-        *labels = Value::Object(Map::new());
-    }
-    // `metadata` checked that labels are an object or null.
-    let Value::Object(labels) = labels else { return };
+    let Value::Object(labels) = object_at(metadata, "labels") else { return };
     for (key, value) in ctx.labels {
         labels.entry(key.as_str()).or_insert_with(|| value.as_str().into());
     }
@@ -404,6 +566,27 @@ fn add_labels(ctx: &Context, component: &str, metadata: &mut Map<String, Value>)
     for (key, value) in ownership {
         labels.insert(key.into(), value.into());
     }
+}
+
+/// Add Kiln's annotations, which win over the prototype's.
+fn add_annotations(annotations: &BTreeMap<String, String>, metadata: &mut Map<String, Value>) {
+    if annotations.is_empty() {
+        return;
+    }
+    let Value::Object(map) = object_at(metadata, "annotations") else { return };
+    for (key, value) in annotations {
+        map.insert(key.clone(), value.as_str().into());
+    }
+}
+
+/// The object at `metadata.<field>`, created when missing or `null` (`metadata` checked it is
+/// one or the other otherwise).
+fn object_at<'m>(metadata: &'m mut Map<String, Value>, field: &str) -> &'m mut Value {
+    let value = metadata.entry(field).or_insert(Value::Null);
+    if value.is_null() {
+        *value = Value::Object(Map::new());
+    }
+    value
 }
 
 /// Whether `value` is a CustomResourceDefinition (`apiextensions.k8s.io`, any version).
@@ -437,15 +620,43 @@ mod tests {
         labels: &BTreeMap<String, String>,
         rendered: &[(&str, Vec<Value>)],
     ) -> Result<Vec<Object>, Error> {
-        let ctx = Context { app: "shop", environment: "prod", namespace: "shop-prod", labels };
-        let rendered = rendered
+        let scopes = Scopes::new();
+        let ctx = Context {
+            app: "shop",
+            environment: "prod",
+            namespace: "shop-prod",
+            labels,
+            scopes: &scopes,
+        };
+        post_process(&ctx, components(rendered))
+    }
+
+    fn components(rendered: &[(&str, Vec<Value>)]) -> Vec<ComponentObjects> {
+        rendered
             .iter()
             .map(|(component, objects)| ComponentObjects {
                 component: component.to_string(),
                 objects: objects.clone(),
+                annotations: BTreeMap::new(),
             })
-            .collect();
-        post_process(&ctx, rendered)
+            .collect()
+    }
+
+    /// Every problem post-processing finds in `rendered`, as text, with `scopes` known.
+    fn problems_with(scopes: &Scopes, rendered: &[(&str, Vec<Value>)]) -> Processed {
+        let labels = BTreeMap::new();
+        let ctx = Context {
+            app: "shop",
+            environment: "prod",
+            namespace: "shop-prod",
+            labels: &labels,
+            scopes,
+        };
+        post_process_all(&ctx, components(rendered))
+    }
+
+    fn messages(problems: &[Error]) -> Vec<String> {
+        problems.iter().map(ToString::to_string).collect()
     }
 
     fn process(rendered: &[(&str, Vec<Value>)]) -> Result<Vec<Object>, Error> {
@@ -555,39 +766,6 @@ mod tests {
     }
 
     #[test]
-    fn scope_table_matches_group_and_kind() {
-        assert!(is_cluster_scoped("v1", "Namespace", &[]));
-        assert!(is_cluster_scoped("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", &[]));
-        assert!(is_cluster_scoped("apiextensions.k8s.io/v1", "CustomResourceDefinition", &[]));
-        assert!(is_cluster_scoped(
-            "admissionregistration.k8s.io/v1",
-            "ValidatingWebhookConfiguration",
-            &[]
-        ));
-        assert!(!is_cluster_scoped("v1", "Pod", &[]));
-        assert!(!is_cluster_scoped("rbac.authorization.k8s.io/v1", "Role", &[]));
-        // A kind is only cluster-scoped in its own group.
-        assert!(!is_cluster_scoped("v1", "ClusterRole", &[]));
-        assert!(!is_cluster_scoped("example.com/v1", "Namespace", &[]));
-    }
-
-    #[test]
-    fn custom_kind_is_cluster_scoped_when_its_crd_says_so() {
-        let cluster = crd("example.com", "Tenant", "Cluster");
-        let namespaced = crd("example.com", "Widget", "Namespaced");
-        let crds = [&cluster, &namespaced];
-        assert!(is_cluster_scoped("example.com/v1", "Tenant", &crds));
-        assert!(is_cluster_scoped("example.com/v1beta1", "Tenant", &crds));
-        assert!(!is_cluster_scoped("example.com/v1", "Widget", &crds));
-        assert!(!is_cluster_scoped("other.example.com/v1", "Tenant", &crds));
-        assert!(!is_cluster_scoped("example.com/v1", "Tenant", &[]));
-        // Something shaped like a CRD but not one does not define a scope.
-        let mut fake = cluster.clone();
-        fake["apiVersion"] = json!("example.com/v1");
-        assert!(!is_cluster_scoped("example.com/v1", "Tenant", &[&fake]));
-    }
-
-    #[test]
     fn crd_in_one_component_scopes_objects_of_another() {
         let out = process(&[
             (
@@ -629,7 +807,6 @@ mod tests {
             "tier": "frontend",
             "app": "web",
             MANAGED_BY: "helm",
-            APP_LABEL: "other",
         });
         deployment["spec"] = json!({ "template": { "metadata": { "labels": { "app": "web" } } } });
         let out = run(&labels, &[("web", vec![deployment])]).unwrap();
@@ -848,6 +1025,7 @@ mod tests {
                 Error::InvalidObject {
                     component: "web".into(),
                     index: 2,
+                    item: vec![],
                     path: path.into(),
                     message: message.into()
                 }
@@ -862,24 +1040,18 @@ mod tests {
 
     #[test]
     fn post_process_all_reports_every_problem_and_keeps_what_it_can_place() {
-        let ctx = Context {
-            app: "shop",
-            environment: "prod",
-            namespace: "shop-prod",
-            labels: &BTreeMap::new(),
-        };
-        let rendered = vec![
-            ComponentObjects {
-                component: "b".into(),
-                objects: vec![
+        let rendered = [
+            (
+                "b",
+                vec![
                     json!({ "metadata": {} }),
                     in_ns("rbac.authorization.k8s.io/v1", "ClusterRole", "x", "r"),
                     obj("v1", "ConfigMap", "c"),
                 ],
-            },
-            ComponentObjects { component: "a".into(), objects: vec![obj("v1", "ConfigMap", "c")] },
+            ),
+            ("a", vec![obj("v1", "ConfigMap", "c")]),
         ];
-        let Processed { objects, problems } = post_process_all(&ctx, rendered);
+        let Processed { objects, problems } = problems_with(&Scopes::new(), &rendered);
         assert_eq!(
             refs(&objects),
             ["ClusterRole/x/r", "ConfigMap/shop-prod/c", "ConfigMap/shop-prod/c"]
@@ -894,6 +1066,217 @@ mod tests {
                 "component `b` renders cluster-scoped object `ClusterRole/x/r` with a namespace: \
                  cluster-scoped objects carry no namespace",
                 "object `ConfigMap/shop-prod/c` is rendered by both component `a` and component `b`",
+            ]
+        );
+    }
+
+    #[test]
+    fn lists_are_flattened_and_each_item_placed_and_labelled_like_any_object() {
+        let list = json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "metadata": { "name": "ignored" },
+            "items": [
+                obj("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "crb"),
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMapList",
+                    "items": [obj("v1", "ConfigMap", "inner")],
+                },
+            ],
+        });
+        let out = process(&[("web", vec![list, obj("v1", "Secret", "s")])]).unwrap();
+        assert_eq!(
+            refs(&out),
+            ["ClusterRoleBinding/crb", "ConfigMap/shop-prod/inner", "Secret/shop-prod/s"]
+        );
+        assert_eq!(out[0].scope, Some(Scope::Cluster));
+        for object in &out {
+            assert_eq!(object.value["metadata"]["labels"][COMPONENT_LABEL], "web");
+        }
+        // A List's items are checked as objects: a bad one is named by its place in the List.
+        let list = json!({ "apiVersion": "v1", "kind": "List", "items": [obj("v1", "ConfigMap", "a"), "text"] });
+        let err = process(&[("web", vec![obj("v1", "ConfigMap", "ok"), list])]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "object #2, item #2 of its `items` of component `web` is invalid: not a JSON object"
+        );
+        assert_eq!(
+            count_objects(&[
+                obj("v1", "ConfigMap", "a"),
+                json!({"kind": "List", "items": [{}, {"kind": "PodList", "items": [{}, {}]}]})
+            ]),
+            4
+        );
+    }
+
+    #[test]
+    fn objects_nested_in_anything_but_a_list_are_refused_and_left_out() {
+        // A custom kind, or a kind named like a List without being one, carrying objects.
+        let mut smuggler = obj("example.com/v1", "Bundle", "b");
+        smuggler["items"] = json!([obj("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "x")]);
+        let mut not_list = obj("v1", "ConfigMap", "c");
+        not_list["items"] = json!([{ "anything": true }]);
+        let mut plain = obj("example.com/v1", "Queue", "q");
+        plain["items"] = json!(["a", 1]);
+        let found = problems_with(&Scopes::new(), &[("web", vec![smuggler, not_list, plain])]);
+        assert_eq!(refs(&found.objects), ["Queue/shop-prod/q"], "the smugglers are left out");
+        assert_eq!(
+            messages(&found.problems),
+            [
+                "component `web` renders `Bundle/b` with objects inside its `items`: only a List \
+                 may carry objects",
+                "component `web` renders `ConfigMap/c` with objects inside its `items`: only a List \
+                 may carry objects",
+            ]
+        );
+        assert!(found.problems[0].hint().is_some());
+    }
+
+    #[test]
+    fn names_and_keys_kiln_keeps_for_its_state_are_refused() {
+        let mut labelled = obj("v1", "ConfigMap", "l");
+        labelled["metadata"]["labels"] =
+            json!({ APP_LABEL: "other", "sub.kiln.dev/x": "y", "kiln.dev.example.com/ok": "z" });
+        let mut annotated = obj("v1", "ConfigMap", "a");
+        annotated["metadata"]["annotations"] = json!({ "kiln.dev/prototype-digest": "sha256:0" });
+        let found = problems_with(
+            &Scopes::new(),
+            &[(
+                "web",
+                vec![
+                    in_ns("v1", "ConfigMap", "kube-system", "kiln-inventory-shop-prod"),
+                    obj("coordination.k8s.io/v1", "Lease", "kiln-lease-shop-prod"),
+                    obj("v1", "Secret", "kiln-revision-shop-prod-1"),
+                    labelled,
+                    annotated,
+                    obj("v1", "ConfigMap", "kiln-config"),
+                ],
+            )],
+        );
+        assert_eq!(refs(&found.objects), ["ConfigMap/shop-prod/kiln-config"]);
+        assert_eq!(
+            messages(&found.problems),
+            [
+                "component `web` renders `ConfigMap/kube-system/kiln-inventory-shop-prod`: names \
+                 starting with `kiln-inventory-` are Kiln's own, for its state in the cluster",
+                "component `web` renders `Lease/kiln-lease-shop-prod`: names starting with \
+                 `kiln-lease-` are Kiln's own, for its state in the cluster",
+                "component `web` renders `Secret/kiln-revision-shop-prod-1`: names starting with \
+                 `kiln-revision-` are Kiln's own, for its state in the cluster",
+                "component `web` renders `ConfigMap/l`: label `kiln.dev/app` is in the `kiln.dev` \
+                 domain, which is Kiln's own",
+                "component `web` renders `ConfigMap/l`: label `sub.kiln.dev/x` is in the \
+                 `kiln.dev` domain, which is Kiln's own",
+                "component `web` renders `ConfigMap/a`: annotation `kiln.dev/prototype-digest` is \
+                 in the `kiln.dev` domain, which is Kiln's own",
+            ]
+        );
+        assert!(!is_reserved_key("notkiln.dev/x") && !is_reserved_key("kiln.dev"));
+    }
+
+    #[test]
+    fn metadata_the_api_server_sets_is_refused_unless_null() {
+        let mut null = obj("v1", "ConfigMap", "printed-by-a-tool");
+        null["metadata"]["creationTimestamp"] = Value::Null;
+        let mut set = obj("v1", "ConfigMap", "forged");
+        set["metadata"]["uid"] = json!("1234");
+        set["metadata"]["resourceVersion"] = json!("7");
+        set["metadata"]["managedFields"] = json!([]);
+        let found = problems_with(&Scopes::new(), &[("web", vec![null, set])]);
+        assert_eq!(refs(&found.objects), ["ConfigMap/shop-prod/printed-by-a-tool"]);
+        assert_eq!(
+            messages(&found.problems),
+            [
+                "object #2 of component `web` is invalid: `metadata.uid` is set by the API server, \
+                 not by a prototype",
+                "object #2 of component `web` is invalid: `metadata.resourceVersion` is set by the \
+                 API server, not by a prototype",
+                "object #2 of component `web` is invalid: `metadata.managedFields` is set by the \
+                 API server, not by a prototype",
+            ]
+        );
+    }
+
+    #[test]
+    fn kilns_annotations_are_added_even_over_null_and_a_bad_map_is_refused() {
+        let mut null = obj("v1", "ConfigMap", "null");
+        null["metadata"]["annotations"] = Value::Null;
+        let mut own = obj("v1", "ConfigMap", "own");
+        own["metadata"]["annotations"] = json!({ "example.com/note": "kept" });
+        let mut bad = obj("v1", "ConfigMap", "bad");
+        bad["metadata"]["annotations"] = json!("text");
+        let mut rendered = components(&[("web", vec![null, own, bad])]);
+        rendered[0].annotations =
+            BTreeMap::from([("kiln.dev/params-hash".into(), "sha256:1".into())]);
+        let labels = BTreeMap::new();
+        let scopes = Scopes::new();
+        let ctx = Context {
+            app: "shop",
+            environment: "prod",
+            namespace: "shop-prod",
+            labels: &labels,
+            scopes: &scopes,
+        };
+        let found = post_process_all(&ctx, rendered);
+        assert_eq!(
+            found.objects[0].value["metadata"]["annotations"],
+            json!({ "kiln.dev/params-hash": "sha256:1" })
+        );
+        assert_eq!(
+            found.objects[1].value["metadata"]["annotations"],
+            json!({ "example.com/note": "kept", "kiln.dev/params-hash": "sha256:1" })
+        );
+        assert_eq!(
+            messages(&found.problems),
+            ["object #3 of component `web` is invalid: `metadata.annotations` must be an object"]
+        );
+    }
+
+    #[test]
+    fn a_kind_of_unknown_scope_is_placed_as_namespaced_and_marked_unknown() {
+        let found =
+            problems_with(&Scopes::new(), &[("web", vec![obj("example.com/v1", "Tenant", "t")])]);
+        assert_eq!(refs(&found.objects), ["Tenant/shop-prod/t"]);
+        assert_eq!(found.objects[0].scope, None);
+        // What the app's `crds/` or the cluster say settles it.
+        let mut scopes = Scopes::new();
+        scopes.define(&crd("example.com", "Tenant", "Cluster"));
+        let found = problems_with(&scopes, &[("web", vec![obj("example.com/v1", "Tenant", "t")])]);
+        assert_eq!(refs(&found.objects), ["Tenant/t"]);
+        assert_eq!(found.objects[0].scope, Some(Scope::Cluster));
+        let mut discovered = Scopes::new();
+        discovered.discovered("example.com", "Tenant", Scope::Cluster);
+        // The render's own definition says otherwise: the cluster is the truth.
+        let rendered = [(
+            "web",
+            vec![crd("example.com", "Tenant", "Namespaced"), obj("example.com/v1", "Tenant", "t")],
+        )];
+        let found = problems_with(&discovered, &rendered);
+        assert_eq!(
+            refs(&found.objects),
+            ["CustomResourceDefinition/tenants.example.com", "Tenant/t"]
+        );
+        // A CRD inside a List still defines its kind.
+        let list = json!({ "apiVersion": "v1", "kind": "List", "items": [crd("example.com", "Widget", "Cluster")] });
+        let found = problems_with(
+            &Scopes::new(),
+            &[("a", vec![list]), ("b", vec![obj("example.com/v1", "Widget", "w")])],
+        );
+        assert_eq!(found.objects[1].scope, Some(Scope::Cluster));
+        assert_eq!(
+            kinds(&components(&[
+                (
+                    "a",
+                    vec![
+                        json!({ "apiVersion": "v1", "kind": "List", "items": [obj("v1", "ConfigMap", "a"), obj("v1", "ConfigMap", "b")] })
+                    ]
+                ),
+                ("b", vec![obj("example.com/v1", "Widget", "w")])
+            ])),
+            [
+                ("example.com/v1".to_string(), "Widget".to_string()),
+                ("v1".to_string(), "ConfigMap".to_string())
             ]
         );
     }

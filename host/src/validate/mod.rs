@@ -88,7 +88,7 @@ pub fn validate(input: &Input) -> Result<Report, Error> {
     let mut crds: Vec<&Value> =
         input.objects.iter().map(|o| &o.value).filter(|v| manifest::is_crd(v)).collect();
     crds.extend(input.app_crds.iter());
-    findings.extend(structure::check_objects(input.objects, &crds));
+    findings.extend(structure::check_objects(input.objects));
 
     let (mut builtin, note) =
         builtin::Builtin::for_version(input.kubernetes_version).map_err(Error::Schemas)?;

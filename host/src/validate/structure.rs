@@ -64,11 +64,10 @@ fn check_name(rule: NameRule, name: &str) -> Result<(), String> {
     })
 }
 
-/// Findings about each object's name, namespace, labels and annotations. `crds` are the
-/// definitions in the render and the app, which make custom kinds cluster-scoped or not.
-pub fn check_objects(objects: &[Object], crds: &[&Value]) -> Vec<Finding> {
+/// Findings about each object's name, namespace, labels and annotations.
+pub fn check_objects(objects: &[Object]) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for Object { component, value } in objects {
+    for Object { component, value, scope } in objects {
         let object = manifest::object_ref(value);
         let error = |path: &str, message: String| {
             Finding::object(Severity::Error, Check::Structure, component, &object, path, message)
@@ -89,7 +88,7 @@ pub fn check_objects(objects: &[Object], crds: &[&Value]) -> Vec<Finding> {
                 format!("invalid namespace `{namespace}`: namespaces are DNS-1123 labels"),
             ));
         }
-        if namespace.is_empty() && !manifest::is_cluster_scoped(api_version, kind, crds) {
+        if namespace.is_empty() && *scope != Some(manifest::Scope::Cluster) {
             findings.push(
                 error("metadata.namespace", format!("namespaced kind `{kind}` has no namespace"))
                     .with_hint(Some(
@@ -196,16 +195,33 @@ pub fn from_manifest(problems: &[manifest::Error]) -> Vec<Finding> {
                     "metadata.namespace",
                     "cluster-scoped objects carry no namespace",
                 ),
-                manifest::Error::InvalidObject { component, index, path, message } => {
+                manifest::Error::InvalidObject { component, index, item, path, message } => {
+                    let items: String = item.iter().map(|i| format!(" item #{i}")).collect();
                     Finding::object(
                         Severity::Error,
                         Check::Structure,
                         component,
-                        &format!("object #{index}"),
+                        &format!("object #{index}{items}"),
                         path.clone(),
                         message.clone(),
                     )
                 }
+                manifest::Error::Nested { component, object } => Finding::object(
+                    Severity::Error,
+                    Check::Structure,
+                    component,
+                    object,
+                    "items",
+                    "only a List may carry objects",
+                ),
+                manifest::Error::Reserved { component, object, what } => Finding::object(
+                    Severity::Error,
+                    Check::Structure,
+                    component,
+                    object,
+                    "metadata",
+                    what.clone(),
+                ),
             };
             finding.with_hint(hint)
         })
@@ -218,7 +234,11 @@ mod tests {
     use serde_json::json;
 
     fn object(value: Value) -> Object {
-        Object { component: "web".into(), value }
+        let scope = manifest::Scopes::new().of(
+            value["apiVersion"].as_str().unwrap_or_default(),
+            value["kind"].as_str().unwrap_or_default(),
+        );
+        Object { component: "web".into(), value, scope }
     }
 
     fn messages(findings: &[Finding]) -> Vec<String> {
@@ -239,7 +259,7 @@ mod tests {
             json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "a/b", "namespace": "ns"}}),
         ];
         let objects: Vec<Object> = objects.into_iter().map(object).collect();
-        let found = messages(&check_objects(&objects, &[]));
+        let found = messages(&check_objects(&objects));
         assert_eq!(found.len(), 4, "{found:#?}");
         assert!(found[0].starts_with(
             "ConfigMap/ns/Web_1 metadata.name: invalid name `Web_1`: a DNS-1123 subdomain"
@@ -267,7 +287,7 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
         ];
         let objects: Vec<Object> = objects.into_iter().map(object).collect();
-        let found = messages(&check_objects(&objects, &[]));
+        let found = messages(&check_objects(&objects));
         let paths: Vec<&str> = found.iter().map(|m| m.split(':').next().unwrap()).collect();
         assert_eq!(
             paths,
@@ -294,10 +314,10 @@ mod tests {
                          "template": {"metadata": {"labels": template}}}}))
         };
         let ok = deployment(json!({"app": "web", "tier": "front", "extra": "x"}));
-        assert_eq!(messages(&check_objects(&[ok], &[])), Vec::<String>::new());
+        assert_eq!(messages(&check_objects(&[ok])), Vec::<String>::new());
         let bad = deployment(json!({"app": "api", "tier": "front"}));
         assert_eq!(
-            messages(&check_objects(&[bad], &[])),
+            messages(&check_objects(&[bad])),
             ["Deployment/ns/web spec.selector.matchLabels: selector does not match the pod \
               template's labels: the template lacks `app=web`"]
         );
@@ -308,7 +328,7 @@ mod tests {
         let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
             "metadata": {"name": "widget.example.com"},
             "spec": {"group": "example.com", "names": {"plural": "widgets", "kind": "Widget"}, "scope": "Namespaced"}});
-        let found = messages(&check_objects(&[object(crd)], &[]));
+        let found = messages(&check_objects(&[object(crd)]));
         assert_eq!(
             found,
             [
