@@ -179,7 +179,7 @@ mod tests {
         assert!(check(&objects, "dev", &granted).is_empty());
         // Once known namespaced (a CRD in `crds/`, or discovery), it needs nothing.
         let known = Object { scope: Some(Scope::Namespaced), ..object(tenant) };
-        assert!(check(&[known.clone()], "dev", &grants(vec![], false)).is_empty());
+        assert!(check(std::slice::from_ref(&known), "dev", &grants(vec![], false)).is_empty());
         // Granting the kind does not grant other namespaces.
         let mut elsewhere = known;
         elsewhere.value["metadata"]["namespace"] = json!("kube-system");

@@ -268,6 +268,38 @@ pub fn post_process_all(ctx: &Context, mut rendered: Vec<ComponentObjects>) -> P
     Processed { objects: keyed.into_iter().map(|(_, object)| object).collect(), problems }
 }
 
+/// One prototype's output as `kiln prototype preview` prints it: Lists flattened, and every
+/// object refused that [`post_process_all`] refuses (objects nested in `items`, Kiln's
+/// reserved names and keys, metadata the server sets, what cannot be placed), otherwise as the
+/// prototype made it, in its order, each with its kind's scope as far as the built-in tables
+/// and the output's own CRDs tell.
+pub fn admit(component: &str, objects: Vec<Value>) -> Processed {
+    let items = flatten(objects);
+    let mut scopes = Scopes::new();
+    items.iter().for_each(|item| scopes.define(&item.value));
+    let mut admitted = Vec::with_capacity(items.len());
+    let mut problems = Vec::new();
+    for Item { index, item, mut value } in items {
+        let object = object_ref(&value);
+        let refused = admit_one(&value, component, &object);
+        let invalid = metadata(&mut value).err().unwrap_or_default();
+        let placed = refused.is_empty() && invalid.is_empty();
+        problems.extend(invalid.into_iter().map(|(path, message)| Error::InvalidObject {
+            component: component.to_string(),
+            index,
+            item: item.clone(),
+            path: path.to_string(),
+            message: message.to_string(),
+        }));
+        if placed {
+            let scope = scopes.of(str_at(&value, &["apiVersion"]), str_at(&value, &["kind"]));
+            admitted.push(Object { component: component.to_string(), value, scope });
+        }
+        problems.extend(refused);
+    }
+    Processed { objects: admitted, problems }
+}
+
 /// Every distinct `(apiVersion, kind)` among `rendered`, Lists' items included: what a cluster
 /// is asked the scope of before the objects are placed for it.
 pub fn kinds(rendered: &[ComponentObjects]) -> Vec<(String, String)> {
@@ -436,7 +468,7 @@ impl Placing<'_> {
             path: path.to_string(),
             message: message.to_string(),
         };
-        let refused = admit(&value, &component, &object);
+        let refused = admit_one(&value, &component, &object);
         let metadata = match metadata(&mut value) {
             Ok(metadata) if refused.is_empty() => metadata,
             Ok(_) => {
@@ -467,7 +499,7 @@ impl Placing<'_> {
 
 /// What a prototype may not emit in `value`: objects nested in `items` (but in a List, which
 /// was flattened), a name or a label or annotation key Kiln keeps for its own state.
-fn admit(value: &Value, component: &str, object: &str) -> Vec<Error> {
+fn admit_one(value: &Value, component: &str, object: &str) -> Vec<Error> {
     let mut refused = Vec::new();
     let reserved = |what: String| Error::Reserved {
         component: component.to_string(),
@@ -1279,5 +1311,31 @@ mod tests {
                 ("v1".to_string(), "ConfigMap".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn a_preview_admits_as_a_render_does_but_leaves_objects_as_made() {
+        let list = json!({ "apiVersion": "v1", "kind": "List", "items": [obj("v1", "Secret", "s"), obj("v1", "Namespace", "n")] });
+        let mut smuggler = obj("example.com/v1", "Bundle", "b");
+        smuggler["items"] = json!([obj("v1", "Namespace", "x")]);
+        let found = admit(
+            "web",
+            vec![
+                obj("v1", "ConfigMap", "c"),
+                list,
+                smuggler,
+                in_ns("v1", "ConfigMap", "ns", "kiln-inventory-a-b"),
+            ],
+        );
+        assert_eq!(
+            refs(&found.objects),
+            ["ConfigMap/c", "Secret/s", "Namespace/n"],
+            "in the prototype's order, no namespace added"
+        );
+        assert_eq!(found.objects[2].scope, Some(Scope::Cluster));
+        assert!(found.objects.iter().all(|o| o.value["metadata"].get("labels").is_none()));
+        assert_eq!(found.problems.len(), 2, "{:?}", found.problems);
+        assert!(matches!(found.problems[0], Error::Nested { .. }));
+        assert!(matches!(found.problems[1], Error::Reserved { .. }));
     }
 }

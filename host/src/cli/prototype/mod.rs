@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::{Printer, RunArgs};
+use crate::manifest::permissions::Grant;
 use crate::prototype::Info;
 use crate::render::{Limits, Prototype};
 
@@ -48,29 +49,32 @@ struct Loaded {
     prototype: Prototype,
     info: Info,
     limits: Limits,
+    /// What its package was granted; `None` for a `.wasm` file, which is the user's own.
+    grant: Option<Grant>,
 }
 
 /// Read a prototype named on the command line: a `.wasm` file, or an installed prototype of
 /// the app in the current directory (full or unambiguous short name). Returns the label for
-/// messages and the verified wasm.
-pub(crate) fn read(target: &str) -> anyhow::Result<(String, Vec<u8>)> {
+/// messages, the verified wasm and, for an installed one, its package's grant.
+pub(crate) fn read(target: &str) -> anyhow::Result<(String, Vec<u8>, Option<Grant>)> {
     let path = Path::new(target);
     if target.ends_with(".wasm") || target.contains('/') && path.is_file() {
         let label = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        return Ok((label, fs_err::read(path)?));
+        return Ok((label, fs_err::read(path)?, None));
     }
     let app = crate::cli::open_app().context(format!(
         "`{target}` is not a .wasm file, and installed prototypes are looked up in an app"
     ))?;
     let installed = app.find_prototype(target)?;
-    let (wasm, _granted) = app.read_prototype(&installed)?;
-    Ok((installed.reference(), wasm))
+    let (wasm, granted) = app.read_prototype(&installed)?;
+    let grant = Grant { package: installed.package_reference(), granted };
+    Ok((installed.reference(), wasm, Some(grant)))
 }
 
 fn load(target: &str, run: &RunArgs, printer: &Printer) -> anyhow::Result<Loaded> {
     let limits = run.limits()?;
     let engine = run.engine(&limits);
-    let (label, wasm) = read(target)?;
+    let (label, wasm, grant) = read(target)?;
     let started = std::time::Instant::now();
     let mut prototype =
         engine.load(&label, &wasm).with_context(|| format!("cannot load prototype `{target}`"))?;
@@ -83,5 +87,5 @@ fn load(target: &str, run: &RunArgs, printer: &Printer) -> anyhow::Result<Loaded
     ));
     super::flush_notes(&engine, printer);
     let info = prototype.describe(&limits)?;
-    Ok(Loaded { prototype, info, limits })
+    Ok(Loaded { prototype, info, limits, grant })
 }

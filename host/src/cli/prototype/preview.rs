@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use crate::cli::params::{self, ParamArgs};
 use crate::cli::{Printer, RunArgs};
-use crate::manifest::{self, Format};
+use std::collections::BTreeMap;
+
+use crate::manifest::{self, Format, permissions};
+use crate::pipeline;
 use crate::prototype::Environment;
 
 // Render a prototype with params and print the objects, outside any app.
@@ -53,6 +56,19 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let rendered =
         loaded.prototype.generate(&loaded.info, &component, &params, &env, &loaded.limits)?;
     printer.logs(&component, &rendered.logs);
-    printer.data_with(|out| manifest::write(&rendered.objects, args.output, out))?;
+    // What a preview prints may be piped into kubectl: it holds to the rules of a render.
+    let manifest::Processed { objects, problems } = manifest::admit(&component, rendered.objects);
+    if let Some(problem) = problems.into_iter().next() {
+        return Err(pipeline::Error::Manifest(problem).into());
+    }
+    if let Some(grant) = loaded.grant {
+        let grants = BTreeMap::from([(component.clone(), grant)]);
+        let violations = permissions::check(&objects, &args.env_namespace, &grants);
+        if !violations.is_empty() {
+            return Err(pipeline::Error::NotPermitted(violations).into());
+        }
+    }
+    let values: Vec<serde_json::Value> = objects.into_iter().map(|o| o.value).collect();
+    printer.data_with(|out| manifest::write(&values, args.output, out))?;
     Ok(ExitCode::SUCCESS)
 }
