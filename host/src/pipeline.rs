@@ -334,6 +334,7 @@ pub fn render(
 
 /// The objects every component of an environment rendered, before they are placed: what a
 /// cluster verb asks its cluster about (the scope of each kind) before placing them for it.
+#[derive(Clone)]
 pub struct Generated {
     rendered: Vec<ComponentObjects>,
     grants: BTreeMap<String, Grant>,

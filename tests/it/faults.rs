@@ -327,7 +327,8 @@ fn apply_retries_429s() {
 }
 
 /// Throttled twice with `Retry-After: 2`, Kiln waits the 2 s the server asks for each time
-/// instead of its own backoff (0.1 s, then 0.2 s), then succeeds.
+/// instead of its own backoff (0.1 s, then 0.2 s), then succeeds. The two may be requests in
+/// flight together (the discovery of each kind is), so at least 2 s pass in all.
 #[test]
 fn apply_waits_as_long_as_a_429_asks() {
     let f = Faulty::new("throttle");
@@ -336,7 +337,7 @@ fn apply_waits_as_long_as_a_429_asks() {
     assert!(ok, "{stderr}");
     assert!(stderr.contains("applied `default`: 2 created"), "{stderr}");
     assert_eq!(f.proxy.shared.budget.load(Ordering::SeqCst), 0, "both 429s were answered");
-    assert!(secs >= 4.0, "waited {secs:.2} s for two `Retry-After: 2`");
+    assert!(secs >= 2.0, "waited {secs:.2} s for two `Retry-After: 2`");
     f.assert_applied();
     f.cleanup();
 }
@@ -361,7 +362,8 @@ fn more_faults_than_retries_fail_clearly_and_a_rerun_converges() {
     assert!(secs < 30.0, "gave up after {secs:.1} s");
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.starts_with("error: cannot "), "{stderr}");
-    assert!(stderr.contains(&f.ns), "names the object: {stderr}");
+    // The first requests are discovery's, which name the kind they ask about.
+    assert!(stderr.contains("cannot discover `v1 "), "names the kind: {stderr}");
     assert!(stderr.contains("injected"), "carries the server's message: {stderr}");
 
     f.fault(Fault::Status(503), 0);

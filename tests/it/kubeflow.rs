@@ -144,10 +144,15 @@ fn validate(rendered: &[(&str, Vec<Value>)]) -> kiln::validate::Report {
         environment: "test",
         namespace: "default",
         labels: &labels,
+        scopes: &manifest::Scopes::new(),
     };
     let rendered = rendered
         .iter()
-        .map(|(c, objects)| ComponentObjects { component: c.to_string(), objects: objects.clone() })
+        .map(|(c, objects)| ComponentObjects {
+            component: c.to_string(),
+            objects: objects.clone(),
+            annotations: BTreeMap::new(),
+        })
         .collect();
     let processed = manifest::post_process_all(&ctx, rendered);
     let input = kiln::validate::Input {

@@ -8,6 +8,7 @@ mod cluster;
 mod common;
 mod crash;
 mod faults;
+mod grant;
 mod kubeflow;
 mod languages;
 mod registries;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::app::App;
 use crate::cli::{Printer, RunArgs};
 use crate::cluster::{self, ApplyOptions, DryRun, Event, InventoryRef, Target};
+use crate::pipeline;
 
 // Apply an environment (or some components) with server-side apply, field manager `kiln`:
 // Namespaces and CRDs first, CRDs waited on until Established, then the rest in parallel.
@@ -88,8 +89,8 @@ impl TargetArgs {
     /// Render the environment (limited to the components) and, with `connect`, connect to its
     /// cluster and place the objects by the scope its discovery reports for each kind, so each
     /// object's grant is checked against where it will really land before anything is sent.
-    /// With `validate`, refuse output that does not validate; without, only what cannot be
-    /// placed.
+    /// With `validate`, refuse output that does not validate, before the cluster is contacted
+    /// as far as Kiln can tell offline; without, only what cannot be placed.
     pub(super) fn prepare(
         &self,
         app: &App,
@@ -101,6 +102,9 @@ impl TargetArgs {
             super::validate::generate(app, &self.env, &self.components, &self.run, printer)?;
         let env_file = app.environment(&self.env)?;
         let (session, discovered) = if connect {
+            if validate {
+                self.refuse_invalid_offline(app, &generated, printer)?;
+            }
             let runtime = runtime()?;
             let target = Target {
                 context: self.context.clone().or(env_file.context),
@@ -128,6 +132,30 @@ impl TargetArgs {
             },
             session,
         })
+    }
+
+    /// What fails validation offline fails at once, without a cluster to reach: placing by
+    /// the cluster's scopes changes only where objects of kinds Kiln did not know go, never
+    /// whether the rest is valid. What the grant refuses offline waits for the cluster, which
+    /// may know the kind's scope; warnings wait for the final validation.
+    fn refuse_invalid_offline(
+        &self,
+        app: &App,
+        generated: &pipeline::Generated,
+        printer: &Printer,
+    ) -> anyhow::Result<()> {
+        match generated.clone().place(&Default::default()) {
+            Ok(rendering) => {
+                let memo = self.run.memo_dir();
+                let report = pipeline::validate(app, &rendering, memo.as_deref())?;
+                if !report.is_valid() {
+                    super::validate::gate(app, &rendering, false, &self.run, printer)?;
+                }
+                Ok(())
+            }
+            Err(pipeline::Error::NotPermitted(_)) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use super::inventory::{Inventory, InventoryRef};
 use super::plan::{self, ObjectKey};
 use super::{Error, FIELD_MANAGER};
 use crate::manifest::{self, APP_LABEL, ENV_LABEL, MANAGED_BY, MANAGER};
+use crate::untrusted::Untrusted;
 
 /// How `--dry-run` was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -195,10 +196,15 @@ impl Cluster {
     }
 
     pub(super) fn error(&self, action: &'static str, key: &ObjectKey, err: kube::Error) -> Error {
+        self.error_at(action, key.to_string(), err)
+    }
+
+    /// The error of `action` on `object` (as messages name it) that failed with `err`.
+    fn error_at(&self, action: &'static str, object: String, err: kube::Error) -> Error {
         match err {
             // The server's messages echo names that came from prototypes.
             kube::Error::Api(status) if status.code == 409 && action == "apply" => {
-                Error::Conflict { object: key.to_string(), message: shown(&status.message) }
+                Error::Conflict { object, message: shown(&status.message) }
             }
             kube::Error::Api(status) if status.code == 401 => Error::Unauthorized {
                 server: self.server.clone(),
@@ -206,24 +212,23 @@ impl Cluster {
                 message: shown(&status.message),
             },
             kube::Error::Api(status) => {
-                Error::Api { action, object: key.to_string(), message: shown(&status.message) }
+                Error::Api { action, object, message: shown(&status.message) }
             }
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 Error::Unreachable { server: self.server.clone(), message: format!("{err}") }
             }
-            other => {
-                Error::Api { action, object: key.to_string(), message: shown(&other.to_string()) }
-            }
+            other => Error::Api { action, object, message: shown(&other.to_string()) },
         }
     }
 
     /// The resource and capabilities of `kind` in `api_version`, discovered once per kind;
-    /// `None` when the cluster does not serve it. `object` names what needs it, for errors.
+    /// `None` when the cluster does not serve it. `object` names what needs it, for errors;
+    /// without one, they name the kind.
     async fn discover(
         &self,
         api_version: &str,
         kind: &str,
-        object: &ObjectKey,
+        object: Option<&ObjectKey>,
     ) -> Result<Option<(ApiResource, ApiCapabilities)>, Error> {
         let cache_key = (api_version.to_string(), kind.to_string());
         if let Some(found) = self.kinds.lock().await.get(&cache_key).cloned() {
@@ -238,7 +243,13 @@ impl Cluster {
             Ok(found) => found,
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(None),
             Err(kube::Error::Discovery(_)) => return Ok(None),
-            Err(other) => return Err(self.error("discover", object, other)),
+            Err(other) => {
+                let object = match object {
+                    Some(key) => key.to_string(),
+                    None => format!("{} {}", Untrusted(api_version), Untrusted(kind)),
+                };
+                return Err(self.error_at("discover", object, other));
+            }
         };
         self.kinds.lock().await.insert(cache_key, found.clone());
         Ok(Some(found))
@@ -252,7 +263,7 @@ impl Cluster {
             object: key.to_string(),
         };
         let (resource, caps) =
-            self.discover(&key.api_version, &key.kind, key).await?.ok_or_else(unknown)?;
+            self.discover(&key.api_version, &key.kind, Some(key)).await?.ok_or_else(unknown)?;
         let api = match (&caps.scope, &key.namespace) {
             (Scope::Namespaced, Some(ns)) => {
                 Api::namespaced_with(self.client.clone(), ns, &resource)
@@ -455,19 +466,13 @@ pub async fn scopes(
 ) -> Result<BTreeMap<(String, String), manifest::Scope>, Error> {
     let found: Vec<_> = futures::stream::iter(kinds)
         .map(|(api_version, kind)| async move {
-            let what = ObjectKey {
-                api_version: api_version.clone(),
-                kind: kind.clone(),
-                namespace: None,
-                name: "*".into(),
-                component: String::new(),
-            };
-            let found = cluster.discover(api_version, kind, &what).await?;
+            let found = cluster.discover(api_version, kind, None).await?;
             let scope = found.map(|(_, caps)| match caps.scope {
                 Scope::Cluster => manifest::Scope::Cluster,
                 Scope::Namespaced => manifest::Scope::Namespaced,
             });
-            Ok::<_, Error>(scope.map(|s| ((what.group().to_string(), kind.clone()), s)))
+            let group = manifest::api_group(api_version).to_string();
+            Ok::<_, Error>(scope.map(|s| ((group, kind.clone()), s)))
         })
         .buffer_unordered(DISCOVERY_CONCURRENCY)
         .try_collect()

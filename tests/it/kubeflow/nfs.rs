@@ -74,13 +74,16 @@ fn core_mounts_the_disks_of_an_nfs_component_without_serving_them() {
         environment: "cloud",
         namespace: "default",
         labels: &labels,
+        scopes: &manifest::Scopes::new(),
+    };
+    let component = |name: &str, objects| ComponentObjects {
+        component: name.into(),
+        objects,
+        annotations: BTreeMap::new(),
     };
     let all = manifest::post_process(
         &ctx,
-        vec![
-            ComponentObjects { component: "kubeflow-core".into(), objects: rendered.objects },
-            ComponentObjects { component: "nfs".into(), objects: served },
-        ],
+        vec![component("kubeflow-core", rendered.objects), component("nfs", served)],
     )
     .expect("no duplicates, no namespaced cluster-scoped objects");
     assert_eq!(all.len(), 13 + 12);

@@ -1,15 +1,56 @@
 //! A prototype that misbehaves on request (param `attack`), so Kiln's tests can prove the
-//! sandbox holds. With `attack=probe` it behaves and reports what it could see of the outside.
+//! sandbox and the grant hold. With `attack=probe` it behaves and reports what it could see of
+//! the outside. Every attack is listed in [`ATTACKS`], which the `attack` param's doc repeats,
+//! so a test can run the whole set from the prototype's description.
 
 use kiln_sdk::prelude::*;
 
 struct Hostile;
 
+/// Every value of `attack`.
+const ATTACKS: &[&str] = &[
+    "probe",
+    "loop",
+    "recursion",
+    "memory",
+    "output",
+    "objects",
+    "trap",
+    "read-file",
+    "log-flood",
+    "stdout-flood",
+    "sleep",
+    "wait-for-time",
+    "crd-and-cr",
+    "forge",
+    "bad-json",
+    "reject",
+    "huge-error",
+    "custom-cluster-kind",
+    "custom-namespaced-kind",
+    "custom-kind-elsewhere",
+    "crd-claims-namespaced",
+    "list",
+    "typed-list",
+    "nested-list",
+    "items",
+    "forge-inventory",
+    "forge-labels",
+    "server-metadata",
+    "null-annotations",
+];
+
+/// The group of the custom kinds the tests install in their API server: `ClusterPolicy`
+/// (cluster-scoped, as a policy engine's would be) and `Gizmo` (namespaced).
+const TEST_GROUP: &str = "kiln-test.dev";
+
 impl Prototype for Hostile {
     fn describe() -> Info {
+        let attacks = format!("What to try: one of {}", ATTACKS.join(", "));
         Info::new("hostile", "Misbehaves on request, for sandbox tests")
-            .param(Param::string("attack").required().doc("What to try"))
+            .param(Param::string("attack").required().doc(&attacks))
             .param(Param::integer("size").default(1000).doc("How much of it"))
+            .param(Param::string("app").default("app").doc("The app whose state to forge"))
     }
 
     fn generate(ctx: &Context) -> Result<Vec<Object>, Error> {
@@ -101,6 +142,96 @@ impl Prototype for Hostile {
                 }),
                 config_map("harmless", ""),
             ]),
+            "custom-cluster-kind" => Ok(vec![cluster_policy("hostile-policy")]),
+            "custom-namespaced-kind" => Ok(vec![gizmo(ctx, None)]),
+            "custom-kind-elsewhere" => Ok(vec![gizmo(ctx, Some("kube-system"))]),
+            // Its own definition says the kind is namespaced; the cluster's says otherwise.
+            "crd-claims-namespaced" => Ok(vec![
+                json!({
+                    "apiVersion": "apiextensions.k8s.io/v1",
+                    "kind": "CustomResourceDefinition",
+                    "metadata": { "name": format!("clusterpolicies.{TEST_GROUP}") },
+                    "spec": {
+                        "group": TEST_GROUP,
+                        "scope": "Namespaced",
+                        "names": { "plural": "clusterpolicies", "singular": "clusterpolicy", "kind": "ClusterPolicy" },
+                        "versions": [{ "name": "v1", "served": true, "storage": true,
+                            "schema": { "openAPIV3Schema": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+                    },
+                }),
+                cluster_policy("hostile-claimed"),
+            ]),
+            // Objects smuggled inside others: a List, a typed List, Lists in Lists, and kinds
+            // that are no Lists at all carrying `items`.
+            "list" => Ok(vec![json!({
+                "apiVersion": "v1",
+                "kind": "List",
+                "metadata": {},
+                "items": [admin_binding("hostile-list-admin"), webhook(), config_map("listed", "")],
+            })]),
+            "typed-list" => Ok(vec![json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMapList",
+                "metadata": {},
+                "items": [config_map("typed", ""), admin_binding("hostile-typed-admin")],
+            })]),
+            "nested-list" => Ok(vec![json!({
+                "apiVersion": "v1",
+                "kind": "List",
+                "metadata": {},
+                "items": [{ "apiVersion": "v1", "kind": "List", "items": [admin_binding("hostile-deep-admin")] }],
+            })]),
+            "items" => Ok(vec![
+                json!({
+                    "apiVersion": format!("bundles.{TEST_GROUP}/v1"),
+                    "kind": "Bundle",
+                    "metadata": { "name": "hostile-bundle" },
+                    "items": [admin_binding("hostile-bundled-admin")],
+                }),
+                json!({
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": { "name": "carrier" },
+                    "items": [{ "apiVersion": "v1", "kind": "Secret", "metadata": { "name": "planted", "namespace": "kube-system" } }],
+                }),
+            ]),
+            // Kiln's own state: the environment's inventory, listing what a later prune would
+            // delete; and Kiln's ownership labels.
+            "forge-inventory" => {
+                let app = ctx.params.string("app")?;
+                Ok(vec![json!({
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": { "name": format!("kiln-inventory-{app}-{}", ctx.env.name) },
+                    "data": { "objects": "[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"namespace\":\"default\",\"name\":\"victim\",\"component\":\"other\"}]" },
+                })])
+            }
+            "forge-labels" => Ok(vec![json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": "disguised",
+                    "labels": { "kiln.dev/app": "another-app", "kiln.dev/environment": "prod" },
+                    "annotations": { "kiln.dev/prototype-digest": "sha256:0" },
+                },
+            })]),
+            "server-metadata" => Ok(vec![json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": "stamped",
+                    "uid": "0e7a3a4e-0000-4000-8000-000000000000",
+                    "resourceVersion": "1",
+                    "managedFields": [{ "manager": "kubectl", "operation": "Apply" }],
+                    "deletionTimestamp": "2000-01-01T00:00:00Z",
+                },
+            })]),
+            // Not an attack: `null` annotations must still get Kiln's provenance annotations.
+            "null-annotations" => Ok(vec![json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": { "name": "unannotated", "annotations": null },
+            })]),
             "bad-json" => Ok(vec![json!("not an object")]),
             "reject" => Err(Error::param("size", "is never right")),
             "huge-error" => Err(Error::failed("e".repeat(size as usize))),
@@ -110,6 +241,58 @@ impl Prototype for Hostile {
 }
 
 kiln_sdk::prototype!(Hostile);
+
+/// A custom resource of the cluster-scoped test kind.
+fn cluster_policy(name: &str) -> Object {
+    json!({
+        "apiVersion": format!("{TEST_GROUP}/v1"),
+        "kind": "ClusterPolicy",
+        "metadata": { "name": name },
+        "spec": { "rule": "allow-everything" },
+    })
+}
+
+/// A custom resource of the namespaced test kind, in `namespace` or the environment's.
+fn gizmo(ctx: &Context, namespace: Option<&str>) -> Object {
+    let mut gizmo = json!({
+        "apiVersion": format!("{TEST_GROUP}/v1"),
+        "kind": "Gizmo",
+        "metadata": { "name": format!("{}-gizmo", ctx.component.to_lowercase()) },
+        "spec": { "size": 3 },
+    });
+    if let Some(namespace) = namespace {
+        gizmo["metadata"]["namespace"] = json!(namespace);
+    }
+    gizmo
+}
+
+/// A binding that makes the default service account of `default` a cluster admin.
+fn admin_binding(name: &str) -> Object {
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": { "name": name },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin" },
+        "subjects": [{ "kind": "ServiceAccount", "name": "default", "namespace": "default" }],
+    })
+}
+
+/// A webhook that would see every object created in the cluster.
+fn webhook() -> Object {
+    json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": { "name": "hostile-webhook" },
+        "webhooks": [{
+            "name": "spy.kiln-test.dev",
+            "clientConfig": { "url": "https://127.0.0.1:9/spy" },
+            "rules": [{ "operations": ["CREATE"], "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*"] }],
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"],
+            "failurePolicy": "Ignore",
+        }],
+    })
+}
 
 fn recurse(n: u64) -> u64 {
     if n == 0 { 0 } else { 1 + std::hint::black_box(recurse(n - 1)) }
