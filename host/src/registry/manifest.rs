@@ -118,8 +118,25 @@ impl PermissionSet {
     /// One line per permission, for listings and prompts.
     pub fn describe(&self) -> Vec<String> {
         let mut lines = Vec::new();
-        if !self.cluster_scoped.is_empty() {
-            lines.push(format!("cluster-scoped kinds: {}", self.cluster_scoped.join(", ")));
+        // A custom kind is granted whatever its scope: Kiln cannot know it before it asks a
+        // cluster, and an unknown kind is treated as the cluster-scoped kind it may be.
+        let (built_in, custom): (Vec<&String>, Vec<&String>) =
+            self.cluster_scoped.iter().partition(|gk| {
+                let gk = parse_group_kind(gk);
+                crate::manifest::scope::builtin(&gk.group, &gk.kind).is_some()
+            });
+        let join = |kinds: &[&String]| {
+            kinds.iter().map(|k| crate::untrusted::line(k)).collect::<Vec<_>>().join(", ")
+        };
+        if !built_in.is_empty() {
+            lines.push(format!("cluster-scoped kinds: {}", join(&built_in)));
+        }
+        if !custom.is_empty() {
+            lines.push(format!(
+                "custom kinds, which may be cluster-scoped (their objects go wherever the \
+                 cluster's definition says): {}",
+                join(&custom)
+            ));
         }
         if self.rbac {
             lines.push("RBAC objects (Roles, ClusterRoles and their bindings)".into());
@@ -405,5 +422,26 @@ mod tests {
         );
         let bad = PermissionSet { cluster_scoped: vec!["../x".into()], ..Default::default() };
         assert!(bad.check("permissions").is_err());
+    }
+
+    #[test]
+    fn custom_kinds_are_described_as_granted_whatever_their_scope() {
+        let asked = PermissionSet {
+            cluster_scoped: vec![
+                "Namespace".into(),
+                "cert-manager.io/ClusterIssuer".into(),
+                "kiln-test.dev/Gizmo".into(),
+            ],
+            rbac: false,
+            other_namespaces: false,
+        };
+        assert_eq!(
+            asked.describe(),
+            [
+                "cluster-scoped kinds: Namespace",
+                "custom kinds, which may be cluster-scoped (their objects go wherever the \
+                 cluster's definition says): cert-manager.io/ClusterIssuer, kiln-test.dev/Gizmo",
+            ]
+        );
     }
 }
