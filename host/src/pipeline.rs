@@ -240,6 +240,8 @@ pub struct Rendering {
     pub kubernetes_version: String,
     /// The rendered components: name, prototype description, resolved params.
     pub components: Vec<(String, Info, crate::prototype::Params)>,
+    /// The CustomResourceDefinitions in the app's `crds/`, read once for placing and validating.
+    pub app_crds: Vec<serde_json::Value>,
 }
 
 impl Rendering {
@@ -261,7 +263,6 @@ pub fn validate(
     rendering: &Rendering,
     memo_dir: Option<&Path>,
 ) -> Result<validate::Report, Error> {
-    let app_crds = app.crds()?;
     let memo_file = memo_dir.and_then(|dir| memo::file(dir, app, &rendering.environment));
     let memo = memo_file.as_ref().map(memo::read);
     let input = validate::Input {
@@ -273,7 +274,7 @@ pub fn validate(
             .iter()
             .map(|(component, info, params)| validate::ComponentParams { component, info, params })
             .collect(),
-        app_crds: &app_crds,
+        app_crds: &rendering.app_crds,
         memo: memo.as_ref(),
     };
     let report = validate::validate(&input)?;
@@ -347,6 +348,8 @@ pub struct Generated {
     components: Vec<(String, Info, crate::prototype::Params)>,
     /// The scopes the app's `crds/` give custom kinds.
     scopes: Scopes,
+    /// The definitions in the app's `crds/`.
+    app_crds: Vec<serde_json::Value>,
 }
 
 impl Generated {
@@ -390,6 +393,7 @@ impl Generated {
             environment: self.environment,
             kubernetes_version: self.kubernetes_version,
             components: self.components,
+            app_crds: self.app_crds,
         })
     }
 }
@@ -406,8 +410,9 @@ pub fn generate(
     for name in selection {
         app.component(name)?;
     }
+    let app_crds = app.crds()?;
     let mut scopes = Scopes::new();
-    app.crds()?.iter().for_each(|crd| scopes.define(crd));
+    app_crds.iter().for_each(|crd| scopes.define(crd));
     let mut prototypes = Prototypes::new(app, engine, limits);
     let (env_file, components) = resolve_all(&mut prototypes, env_name)?;
     let env = Environment {
@@ -469,6 +474,7 @@ pub fn generate(
         kubernetes_version: env.kubernetes_version,
         components: rendered_components,
         scopes,
+        app_crds,
     })
 }
 
