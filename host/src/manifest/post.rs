@@ -674,8 +674,12 @@ mod tests {
             .collect()
     }
 
-    /// Every problem post-processing finds in `rendered`, as text, with `scopes` known.
+    /// What post-processing makes of `rendered` (component, objects), with `scopes` known.
     fn problems_with(scopes: &Scopes, rendered: &[(&str, Vec<Value>)]) -> Processed {
+        place_all(scopes, components(rendered))
+    }
+
+    fn place_all(scopes: &Scopes, rendered: Vec<ComponentObjects>) -> Processed {
         let labels = BTreeMap::new();
         let ctx = Context {
             app: "shop",
@@ -684,7 +688,7 @@ mod tests {
             labels: &labels,
             scopes,
         };
-        post_process_all(&ctx, components(rendered))
+        post_process_all(&ctx, rendered)
     }
 
     fn messages(problems: &[Error]) -> Vec<String> {
@@ -707,14 +711,7 @@ mod tests {
         })
     }
 
-    fn crd(group: &str, kind: &str, scope: &str) -> Value {
-        json!({
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": { "name": format!("{}s.{group}", kind.to_lowercase()) },
-            "spec": { "group": group, "scope": scope, "names": { "kind": kind } },
-        })
-    }
+    use super::super::scope::tests::crd;
 
     fn refs(objects: &[Object]) -> Vec<String> {
         objects.iter().map(|o| object_ref(&o.value)).collect()
@@ -1241,16 +1238,7 @@ mod tests {
         let mut rendered = components(&[("web", vec![null, own, bad])]);
         rendered[0].annotations =
             BTreeMap::from([("kiln.dev/params-hash".into(), "sha256:1".into())]);
-        let labels = BTreeMap::new();
-        let scopes = Scopes::new();
-        let ctx = Context {
-            app: "shop",
-            environment: "prod",
-            namespace: "shop-prod",
-            labels: &labels,
-            scopes: &scopes,
-        };
-        let found = post_process_all(&ctx, rendered);
+        let found = place_all(&Scopes::new(), rendered);
         assert_eq!(
             found.objects[0].value["metadata"]["annotations"],
             json!({ "kiln.dev/params-hash": "sha256:1" })

@@ -177,12 +177,13 @@ const NAMESPACED: &[(&str, &[&str])] = &[
 ];
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use serde_json::json;
 
     use super::*;
 
-    fn crd(group: &str, kind: &str, scope: &str) -> Value {
+    /// A CustomResourceDefinition of `kind` in `group`, with `scope`.
+    pub fn crd(group: &str, kind: &str, scope: &str) -> Value {
         json!({
             "apiVersion": "apiextensions.k8s.io/v1",
             "kind": "CustomResourceDefinition",
