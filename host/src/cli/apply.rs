@@ -125,7 +125,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let prepared = args.target.prepare(&app, printer, !args.no_validate)?;
     if args.dry_run == Some(DryRun::Client) {
         for (component, object) in &prepared.objects {
-            printer.data(&format!(
+            printer.text(&format!(
                 "{} (dry run, component {component})\n",
                 crate::manifest::object_ref(object)
             ))?;
