@@ -190,6 +190,10 @@ fn findings_name_what_the_guest_wrote_escaped() {
     check("show -v (logs)", &run(&["show", "default", "-v"]), 1, &[r"debug: debug x\u{1b}]52"]);
     check("validate -v (logs)", &run(&["validate", "default", "-v"]), 1, &[OSC52, "[web] info"]);
     check("apply --dry-run", &run(&["apply", "default", "--dry-run"]), 1, &shown);
+    // Told not to validate, it names each object it would apply, the guest's name escaped.
+    let args = ["apply", "default", "--dry-run", "--no-validate"];
+    let (stdout, _) = check("apply --dry-run --no-validate", &run(&args), 0, &[OSC52, FORGED]);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
 }
 
 #[test]

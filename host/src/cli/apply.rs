@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::app::App;
 use crate::cli::{Printer, RunArgs};
 use crate::cluster::{self, ApplyOptions, DryRun, Event, InventoryRef, Target};
+use crate::untrusted::{self, Untrusted};
 
 // Apply an environment (or some components) with server-side apply, field manager `kiln`:
 // Namespaces and CRDs first, CRDs waited on until Established, then the rest in parallel.
@@ -108,14 +109,16 @@ pub(super) fn block_on<T>(
     })?)
 }
 
-/// Progress lines: one per object with `--show-objects` or `--verbose`.
+/// Progress lines: one per object with `--show-objects` or `--verbose`. An object's key holds
+/// the names a guest gave it: shown escaped, on its line.
 pub(super) fn progress(printer: &Printer, each: bool) -> impl Fn(&Event) + Sync + '_ {
+    let key = |key: &cluster::ObjectKey| untrusted::line(&key.to_string()).into_owned();
     move |event| match event {
-        Event::Done(key, outcome) if each => {
-            printer.progress(&format!("{key} {}", outcome.describe()));
+        Event::Done(k, outcome) if each => {
+            printer.progress(&format!("{} {}", key(k), outcome.describe()));
         }
-        Event::Done(key, outcome) => printer.detail(&format!("{key} {}", outcome.describe())),
-        Event::Waiting(key, what) => printer.detail(&format!("waiting for {key} to be {what}")),
+        Event::Done(k, outcome) => printer.detail(&format!("{} {}", key(k), outcome.describe())),
+        Event::Waiting(k, what) => printer.detail(&format!("waiting for {} to be {what}", key(k))),
     }
 }
 
@@ -127,7 +130,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         for (component, object) in &prepared.objects {
             printer.text(&format!(
                 "{} (dry run, component {component})\n",
-                crate::manifest::object_ref(object)
+                Untrusted(&crate::manifest::object_ref(object))
             ))?;
         }
         return Ok(ExitCode::SUCCESS);
