@@ -7,6 +7,7 @@ mod cli;
 mod cluster;
 mod common;
 mod crash;
+mod escapes;
 mod faults;
 mod grant;
 mod kubeflow;

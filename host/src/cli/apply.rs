@@ -177,7 +177,8 @@ fn block_on<T>(
     })?)
 }
 
-/// Progress lines: one per object with `--show-objects` or `--verbose`.
+/// Progress lines: one per object with `--show-objects` or `--verbose`. An object's key
+/// escapes the names a guest gave it when shown.
 pub(super) fn progress(printer: &Printer, each: bool) -> impl Fn(&Event) + Sync + '_ {
     move |event| match event {
         Event::Done(key, outcome) if each => {
@@ -195,7 +196,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let prepared = args.target.prepare(&app, printer, !args.no_validate, !client_dry_run)?;
     let Some(session) = &prepared.session else {
         for (component, object) in &prepared.objects {
-            printer.data(&format!(
+            printer.text(&format!(
                 "{} (dry run, component {component})\n",
                 crate::manifest::object_ref(object)
             ))?;

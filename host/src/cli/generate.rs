@@ -42,7 +42,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let mut prototypes = Prototypes::new(&app, &engine, limits);
     let help = |printer: &Printer, info| {
         let usage = format!("kiln generate {target} COMPONENT");
-        printer.data(&params::help(info, &usage))
+        printer.text(&params::help(info, &usage))
     };
     let loaded = prototypes.load(None, &reference)?.clone();
     crate::cli::flush_notes(&engine, printer);

@@ -2,6 +2,7 @@
 //! `--name value`, and a `--help` generated from the declared params.
 
 use crate::prototype::{Info, ParamError, ParamSpec, Params};
+use crate::untrusted::{self, Untrusted};
 
 /// What the trailing arguments asked for.
 #[derive(Debug)]
@@ -43,9 +44,13 @@ pub fn parse(info: &Info, args: &[String]) -> Result<ParamArgs, ParamError> {
     Ok(ParamArgs::Params(params))
 }
 
-/// Help listing `info`'s params, for `usage` (e.g. `kiln prototype preview FILE`).
+/// Help listing `info`'s params, for `usage` (e.g. `kiln prototype preview FILE`). The
+/// prototype's description is indented, so none of its lines can pass for one of Kiln's.
 pub fn help(info: &Info, usage: &str) -> String {
-    let mut out = format!("{}\n\nUsage: {usage} [--PARAM=VALUE]...\n\nParams:\n", info.description);
+    let mut out = format!(
+        "{}\n\nUsage: {usage} [--PARAM=VALUE]...\n\nParams:\n",
+        untrusted::block(info.description.trim_end(), "  ")
+    );
     let flags: Vec<String> =
         info.params.iter().map(|p| format!("--{} <{}>", p.name, p.ty.placeholder())).collect();
     let width = flags.iter().map(String::len).max().unwrap_or(0);
@@ -55,13 +60,14 @@ pub fn help(info: &Info, usage: &str) -> String {
     out
 }
 
-/// One line about a param: its doc, then `[required]` or `[default: ...]`.
+/// One line about a param: its doc, then `[required]` or `[default: ...]`. Doc and default
+/// come from the prototype, and are shown escaped on that one line.
 pub fn describe_param(p: &ParamSpec) -> String {
-    let mut line = p.doc.clone();
+    let mut line = Untrusted(p.doc.trim()).to_string();
     if p.required {
         line.push_str(" [required]");
     } else if let Some(default) = &p.default {
-        line.push_str(&format!(" [default: {}]", shown(&default.to_string())));
+        line.push_str(&format!(" [default: {}]", Untrusted(&shown(&default.to_string()))));
     }
     line.trim().to_string()
 }
@@ -134,5 +140,17 @@ mod tests {
         assert!(text.contains("--replicas <INT>"), "{text}");
         assert!(text.contains("How many [default: 1]"), "{text}");
         assert!(text.contains("Disks [required]"), "{text}");
+    }
+
+    #[test]
+    fn help_escapes_the_prototypes_text_and_indents_its_description() {
+        let mut info = info();
+        info.description = "Web\nerror: forged\u{1b}]52;c;eA==\u{7}\n".into();
+        info.params[0].doc = "How\nerror: many\u{202e}".into();
+        info.params[0].default = Some(ParamValue::String("a\rb".into()));
+        let text = help(&info, "kiln generate web COMPONENT");
+        assert!(text.starts_with("  Web\n  error: forged\\u{1b}]52;c;eA==\\u{7}\n\n"), "{text}");
+        assert!(text.contains("How\\nerror: many\\u{202e} [default: a\\rb]"), "{text}");
+        assert!(!text.lines().any(|l| l.starts_with("error:")), "{text}");
     }
 }

@@ -30,9 +30,15 @@ impl Printer {
         Printer { verbosity, color }
     }
 
-    /// Write data (YAML, tables) to stdout.
+    /// Write data (YAML, JSON) to stdout, byte for byte: what goes to kubectl or a file.
     pub fn data(&self, text: &str) -> anyhow::Result<()> {
         self.data_with(|out| out.write_all(text.as_bytes()))
+    }
+
+    /// Write text for people (descriptions, tables, reports) to stdout, with the last line of
+    /// defence of `sanitize`: untrusted parts were escaped where they were embedded.
+    pub fn text(&self, text: &str) -> anyhow::Result<()> {
+        self.data(&sanitize(text))
     }
 
     /// Write data to stdout as `write` produces it.
@@ -55,27 +61,27 @@ impl Printer {
     /// A warning.
     pub fn warn(&self, message: &str) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("{}: {message}", self.styled("warning", "1;33"));
+            eprintln!("{}: {}", self.styled("warning", "1;33"), sanitize(message));
         }
     }
 
     /// A problem that is not the command's final error (one of several findings), shown at
     /// every verbosity.
     pub fn problem(&self, message: &str) {
-        eprintln!("{}: {message}", self.styled("error", "1;31"));
+        eprintln!("{}: {}", self.styled("error", "1;31"), sanitize(message));
     }
 
     /// A note, shown at normal verbosity.
     pub fn note(&self, message: &str) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("{}: {message}", self.styled("note", "1;36"));
+            eprintln!("{}: {}", self.styled("note", "1;36"), sanitize(message));
         }
     }
 
     /// A progress line, shown at normal verbosity.
     pub fn progress(&self, message: &str) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("{message}");
+            eprintln!("{}", sanitize(message));
         }
     }
 
@@ -87,7 +93,7 @@ impl Printer {
     /// Detail, shown with `--verbose`.
     pub fn detail(&self, message: &str) {
         if self.verbosity >= Verbosity::Verbose {
-            eprintln!("{message}");
+            eprintln!("{}", sanitize(message));
         }
     }
 
@@ -121,7 +127,7 @@ impl Printer {
             }
         }
         for hint in super::hints(err) {
-            eprintln!("{}: {hint}", self.styled("hint", "1;32"));
+            eprintln!("{}: {}", self.styled("hint", "1;32"), sanitize(&hint));
         }
     }
 }

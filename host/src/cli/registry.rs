@@ -68,7 +68,7 @@ impl Command {
                         vec![name.clone(), location.kind().into(), uri]
                     })
                     .collect();
-                printer.data(&table::render(&["NAME", "KIND", "URI"], &rows))?;
+                printer.text(&table::render(&["NAME", "KIND", "URI"], &rows))?;
             }
             Command::Describe { name } => {
                 let location = app.registry(&name)?;
@@ -97,7 +97,7 @@ impl Command {
                     &["PACKAGE", "LATEST", "VERSIONS", "DESCRIPTION"],
                     &rows,
                 ));
-                printer.data(&text)?;
+                printer.text(&text)?;
             }
             Command::Rm { name } => {
                 app.remove_registry(&name)?;

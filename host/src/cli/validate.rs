@@ -46,12 +46,13 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     };
     match args.output {
         Output::Json => {
-            let mut text = serde_json::to_string_pretty(&report.to_json())?;
-            text.push('\n');
-            printer.data(&text)?;
+            // Findings name what guests wrote: JSON that reads back the same, with what a
+            // terminal must not see escaped (`untrusted::json_pretty`).
+            let text = crate::untrusted::json_pretty(&report.to_json())?;
+            printer.data(&format!("{text}\n"))?;
         }
         Output::Text => {
-            printer.data(&report.to_text())?;
+            printer.text(&report.to_text())?;
             printer.note(&format!(
                 "`{}`: {} (schemas of {})",
                 args.env,
@@ -124,7 +125,7 @@ pub(super) fn gate(
             Severity::Note => printer.note(line),
         }
         if let Some(hint) = &finding.hint {
-            printer.progress(&format!("  hint: {hint}"));
+            printer.progress(&format!("  hint: {}", crate::untrusted::Untrusted(hint)));
         }
     }
     if report.is_valid() {

@@ -45,7 +45,14 @@ pub fn write(objects: &[Value], format: Format, out: &mut impl Write) -> std::io
                 kind: &'static str,
             }
             let list = List { api_version: "v1", items: objects, kind: "List" };
-            serde_json::to_writer_pretty(&mut out, &list)?;
+            // serde_json's pretty layout, with DEL, C1, bidi and invisible characters written as
+            // `\u` escapes: the same JSON, and no terminal control when printed to one.
+            let formatter = crate::untrusted::JsonFormatter::pretty();
+            serde::Serialize::serialize(
+                &list,
+                &mut serde_json::Serializer::with_formatter(&mut out, formatter),
+            )
+            .map_err(std::io::Error::from)?;
             out.write_all(b"\n")?;
         }
     }

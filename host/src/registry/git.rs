@@ -70,10 +70,16 @@ impl GitSource {
                 ),
             })?;
         if !output.status.success() {
+            // git passes on what the remote says (`remote: ...`): indented under the message,
+            // escaped, so no line of it can pass for one of Kiln's.
             let stderr = String::from_utf8_lossy(&output.stderr);
             return Err(RegistryError::Unreachable {
                 registry: self.name.clone(),
-                message: format!("git {} failed: {}", args[0], stderr.trim()),
+                message: format!(
+                    "git {} failed:\n{}",
+                    args[0],
+                    crate::untrusted::block(stderr.trim(), "    ")
+                ),
             });
         }
         Ok(output.stdout)

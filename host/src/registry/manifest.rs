@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RegistryError;
 use crate::prototype::{GroupKind, Permissions};
+use crate::untrusted::Untrusted;
 
 /// The manifest's file name, in a package and in `vendor/<registry>/<package>/`.
 pub const MANIFEST_FILE: &str = "kiln-package.toml";
@@ -157,7 +158,8 @@ impl PermissionSet {
                 parsed.group.is_empty() || crate::names::is_dns1123_subdomain(&parsed.group);
             if !kind_ok || !group_ok {
                 return Err(format!(
-                    "{what}: `{gk}` is not a kind (write `Kind` for the core group or `group/Kind`)"
+                    "{what}: `{}` is not a kind (write `Kind` for the core group or `group/Kind`)",
+                    Untrusted(gk)
                 ));
             }
         }
@@ -184,8 +186,8 @@ impl PackageManifest {
         let bad = |message: String| RegistryError::BadPackage { origin: origin.into(), message };
         let text =
             std::str::from_utf8(bytes).map_err(|_| bad(format!("{MANIFEST_FILE} is not UTF-8")))?;
-        let manifest: PackageManifest = toml::from_str(text)
-            .map_err(|e| bad(format!("{MANIFEST_FILE}: {}", e.to_string().trim_end())))?;
+        let manifest: PackageManifest =
+            toml::from_str(text).map_err(|e| bad(toml_error(MANIFEST_FILE, text, &e)))?;
         manifest.check().map_err(bad)?;
         if let Some((name, version)) = expected
             && (manifest.name != name || manifest.version != version)
@@ -291,8 +293,8 @@ impl Index {
         let bad = |message: String| RegistryError::BadIndex { origin: origin.into(), message };
         let text =
             std::str::from_utf8(bytes).map_err(|_| bad(format!("{INDEX_FILE} is not UTF-8")))?;
-        let index: Index = toml::from_str(text)
-            .map_err(|e| bad(format!("{INDEX_FILE}: {}", e.to_string().trim_end())))?;
+        let index: Index =
+            toml::from_str(text).map_err(|e| bad(toml_error(INDEX_FILE, text, &e)))?;
         for (name, package) in &index.packages {
             check_package_name(name).map_err(&bad)?;
             for (version, digest) in &package.versions {
@@ -322,6 +324,18 @@ impl Index {
             package.description = manifest.description.clone();
         }
     }
+}
+
+/// A TOML error in `file` (whose text is `text`) from a registry, on one line: where, and
+/// toml's message with whatever of the file it quotes escaped. toml's own rendering shows the
+/// offending line of the file under the message, which would print the registry's text raw.
+fn toml_error(file: &str, text: &str, error: &toml::de::Error) -> String {
+    let at = error.span().and_then(|span| text.get(..span.start)).map(|before| {
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+        format!(" at line {line}, column {column}")
+    });
+    format!("{file}{}: {}", at.unwrap_or_default(), Untrusted(error.message().trim_end()))
 }
 
 /// Package names are DNS-1123 labels: they become directory names and OCI repositories.
@@ -422,6 +436,20 @@ mod tests {
         );
         let bad = PermissionSet { cluster_scoped: vec!["../x".into()], ..Default::default() };
         assert!(bad.check("permissions").is_err());
+        let bad =
+            PermissionSet { cluster_scoped: vec!["a\nerror: b".into()], ..Default::default() };
+        assert!(bad.check("permissions").unwrap_err().contains(r"`a\nerror: b`"));
+    }
+
+    /// toml quotes what it could not read, and a registry writes what toml quotes: a key with a
+    /// newline in it must not start a line of Kiln's output.
+    #[test]
+    fn toml_errors_from_registries_are_one_line_with_the_registrys_text_escaped() {
+        let text = "[packages.web]\n\"x\\nerror: forged\\u001b[2J\" = 1\n";
+        let err = Index::parse("test", text.as_bytes()).unwrap_err().to_string();
+        assert!(!err.contains('\n') && !err.contains('\u{1b}'), "{err}");
+        assert!(err.contains("index.toml at line 2, column 1: "), "{err}");
+        assert!(err.contains(r"x\nerror: forged\u{1b}[2J"), "{err}");
     }
 
     #[test]

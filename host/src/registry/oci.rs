@@ -118,7 +118,13 @@ impl OciSource {
     fn network(&self, what: &str, err: OciDistributionError) -> RegistryError {
         RegistryError::Unreachable {
             registry: self.name.clone(),
-            message: format!("{what} from oci://{}/{}: {err}", self.host, self.namespace),
+            // The error quotes what the server answered: escaped, on one line.
+            message: format!(
+                "{what} from oci://{}/{}: {}",
+                self.host,
+                self.namespace,
+                crate::untrusted::Untrusted(&err.to_string())
+            ),
         }
     }
 
@@ -186,7 +192,10 @@ impl OciSource {
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| RegistryError::Unreachable {
                     registry: self.name.clone(),
-                    message: format!("cannot read {file}: {e}"),
+                    message: format!(
+                        "cannot read {file}: {}",
+                        crate::untrusted::Untrusted(&e.to_string())
+                    ),
                 })?;
                 bytes.extend_from_slice(&chunk);
                 if bytes.len() as u64 > max {
@@ -240,7 +249,10 @@ impl OciSource {
             .block_on(self.client.push(&reference, &layers, config, &self.auth, None))
             .map_err(|e| RegistryError::Publish {
                 registry: self.name.clone(),
-                message: format!("cannot push {repository}:{tag}: {e}"),
+                message: format!(
+                    "cannot push {repository}:{tag}: {}",
+                    crate::untrusted::Untrusted(&e.to_string())
+                ),
             })?;
         Ok(())
     }

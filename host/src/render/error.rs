@@ -1,14 +1,17 @@
 //! What can go wrong running a prototype, in three classes kept apart: the prototype rejected
 //! its params (the user's to fix), the prototype broke or hit a limit, or Kiln itself failed.
+//! Whatever a guest wrote into a message (its own error, a panic, names from its description or
+//! objects) is shown escaped on one line (see [`crate::untrusted`]).
 
 use super::limits::Limit;
 use crate::prototype::ParamError;
+use crate::untrusted::Untrusted;
 
 /// An error from loading or running a prototype. Every variant names the prototype.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file is not a Wasm component Kiln can compile.
-    #[error("cannot compile prototype `{prototype}`: {message}")]
+    #[error("cannot compile prototype `{prototype}`: {}", Untrusted(message))]
     Compile {
         /// The prototype (its file name or name).
         prototype: String,
@@ -16,7 +19,11 @@ pub enum Error {
         message: String,
     },
     /// The component imports something the sandbox does not offer.
-    #[error("prototype `{prototype}` imports `{import}`, which Kiln does not provide: {reason}")]
+    #[error(
+        "prototype `{prototype}` imports `{}`, which Kiln does not provide: {}",
+        Untrusted(import),
+        Untrusted(reason)
+    )]
     DeniedImport {
         /// The prototype.
         prototype: String,
@@ -26,7 +33,10 @@ pub enum Error {
         reason: String,
     },
     /// The component does not implement the `kiln:prototype` world.
-    #[error("prototype `{prototype}` does not implement the kiln:prototype world: {message}")]
+    #[error(
+        "prototype `{prototype}` does not implement the kiln:prototype world: {}",
+        Untrusted(message)
+    )]
     NotAPrototype {
         /// The prototype.
         prototype: String,
@@ -44,7 +54,7 @@ pub enum Error {
         value: u64,
     },
     /// The prototype trapped (a panic, an unreachable, a bad memory access).
-    #[error("prototype `{prototype}` crashed: {message}")]
+    #[error("prototype `{prototype}` crashed: {}", Untrusted(message))]
     Trap {
         /// The prototype.
         prototype: String,
@@ -52,7 +62,7 @@ pub enum Error {
         message: String,
     },
     /// The prototype's self-description is inconsistent.
-    #[error("prototype `{prototype}` describes itself incorrectly: {message}")]
+    #[error("prototype `{prototype}` describes itself incorrectly: {}", Untrusted(message))]
     BadInfo {
         /// The prototype.
         prototype: String,
@@ -63,7 +73,11 @@ pub enum Error {
     #[error(transparent)]
     Param(#[from] ParamError),
     /// The prototype refused a param's value.
-    #[error("prototype `{prototype}` rejected param `{param}`: {message}")]
+    #[error(
+        "prototype `{prototype}` rejected param `{}`: {}",
+        Untrusted(param),
+        Untrusted(message)
+    )]
     Rejected {
         /// The prototype.
         prototype: String,
@@ -73,7 +87,7 @@ pub enum Error {
         message: String,
     },
     /// The prototype failed for a reason of its own.
-    #[error("prototype `{prototype}` failed: {message}")]
+    #[error("prototype `{prototype}` failed: {}", Untrusted(message))]
     Failed {
         /// The prototype.
         prototype: String,
@@ -81,7 +95,10 @@ pub enum Error {
         message: String,
     },
     /// The prototype returned something that is not a Kubernetes object.
-    #[error("prototype `{prototype}` returned an invalid object (#{index}): {message}")]
+    #[error(
+        "prototype `{prototype}` returned an invalid object (#{index}): {}",
+        Untrusted(message)
+    )]
     InvalidObject {
         /// The prototype.
         prototype: String,
@@ -113,6 +130,33 @@ impl Error {
             ),
             Error::Param(err) => err.hint(),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// A guest's newline must not start a line of Kiln's output, nor its escapes reach the
+    /// terminal, whichever variant carries its text.
+    #[test]
+    fn guest_text_in_errors_is_escaped_on_one_line() {
+        let hostile = || "x\nerror: forged\u{1b}[2J\u{9b}\u{202e}".to_string();
+        let p = || "p".to_string();
+        for err in [
+            Error::Failed { prototype: p(), message: hostile() },
+            Error::Rejected { prototype: p(), param: hostile(), message: hostile() },
+            Error::Trap { prototype: p(), message: hostile() },
+            Error::BadInfo { prototype: p(), message: hostile() },
+            Error::InvalidObject { prototype: p(), index: 1, message: hostile() },
+            Error::NotAPrototype { prototype: p(), message: hostile() },
+            Error::Compile { prototype: p(), message: hostile() },
+            Error::DeniedImport { prototype: p(), import: hostile(), reason: hostile() },
+        ] {
+            let text = err.to_string();
+            assert!(!text.chars().any(crate::untrusted::needs_escape), "{text}");
+            assert!(text.contains(r"x\nerror: forged\u{1b}[2J\u{9b}\u{202e}"), "{text}");
         }
     }
 }

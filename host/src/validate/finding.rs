@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::untrusted::Untrusted;
+
 /// How bad a finding is. Errors block `show` and `apply`; warnings and notes do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -88,33 +90,38 @@ impl Finding {
     }
 
     /// Where it is, for people: ``component `web`, `Deployment/shop/web` at `spec.replicas` ``.
+    /// Object names and paths come from what a guest rendered: each is shown escaped, on one
+    /// line (see [`crate::untrusted`]).
     pub fn location(&self) -> String {
         let mut parts = Vec::new();
         if let Some(component) = &self.component {
-            parts.push(format!("component `{component}`"));
+            parts.push(format!("component `{}`", Untrusted(component)));
         }
         if let Some(object) = &self.object {
-            parts.push(format!("`{object}`"));
+            parts.push(format!("`{}`", Untrusted(object)));
         }
         let mut out = parts.join(", ");
         if !self.path.is_empty() {
             if !out.is_empty() {
                 out.push(' ');
             }
-            out.push_str(&format!("at `{}`", self.path));
+            out.push_str(&format!("at `{}`", Untrusted(&self.path)));
         }
         out
     }
 }
 
 impl std::fmt::Display for Finding {
-    /// `error: component `web`, `Deployment/shop/web` at `spec.replcas`: unknown field ...`
+    /// `error: component `web`, `Deployment/shop/web` at `spec.replcas`: unknown field ...`,
+    /// on one line whatever the guest wrote: the message quotes names and values from objects,
+    /// so it is escaped like them.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let location = self.location();
+        let message = Untrusted(&self.message);
         if location.is_empty() {
-            write!(f, "{}: {}", self.severity.word(), self.message)
+            write!(f, "{}: {message}", self.severity.word())
         } else {
-            write!(f, "{}: {location}: {}", self.severity.word(), self.message)
+            write!(f, "{}: {location}: {message}", self.severity.word())
         }
     }
 }
@@ -168,7 +175,7 @@ impl Report {
         for finding in &self.findings {
             out.push_str(&format!("{finding}\n"));
             if let Some(hint) = &finding.hint {
-                out.push_str(&format!("  hint: {hint}\n"));
+                out.push_str(&format!("  hint: {}\n", Untrusted(hint)));
             }
         }
         out
@@ -273,5 +280,28 @@ mod tests {
         assert_eq!(report.summary(), "1 error, 1 warning in 3 objects");
         assert!(!report.is_valid());
         assert_eq!(report.to_json()["findings"][1]["path"], "spec.x");
+    }
+
+    #[test]
+    fn findings_show_what_guests_wrote_escaped_on_one_line() {
+        let hostile = "a\nerror: forged\u{1b}]52;c;eA==\u{7}\u{202e}";
+        let finding = Finding::object(
+            Severity::Error,
+            Check::Structure,
+            "web",
+            &format!("ConfigMap/dev/{hostile}"),
+            join("metadata.labels", hostile),
+            format!("invalid label value `{hostile}`"),
+        )
+        .with_hint(Some(format!("did you mean `{hostile}`?")));
+        let text = Report::new(vec![finding], 1).to_text();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(!text.chars().any(|c| c != '\n' && crate::untrusted::needs_escape(c)), "{text}");
+        assert!(text.contains(r"ConfigMap/dev/a\nerror: forged\u{1b}]52;c;eA==\u{7}\u{202e}`"));
+        assert!(
+            text.contains(
+                r#"at `metadata.labels["a\nerror: forged\u001b]52;c;eA==\u0007\u{202e}"]`"#
+            )
+        );
     }
 }

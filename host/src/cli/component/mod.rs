@@ -28,7 +28,7 @@ impl Command {
                     let file = app.component(&name)?;
                     rows.push(vec![name, file.prototype]);
                 }
-                printer.data(&table::render(&["COMPONENT", "PROTOTYPE"], &rows))?;
+                printer.text(&table::render(&["COMPONENT", "PROTOTYPE"], &rows))?;
             }
             Command::Rm { name } => {
                 app.remove_component(&name)?;

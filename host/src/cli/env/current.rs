@@ -19,7 +19,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         app.set_default_environment(&name)?;
     }
     match app.default_environment() {
-        Some(env) => printer.data(&format!("{env}\n"))?,
+        Some(env) => printer.text(&format!("{env}\n"))?,
         None => printer.note("no default environment; set one with `kiln env current --set NAME`"),
     }
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::Printer;
+use crate::untrusted::Untrusted;
 
 // Show an environment: cluster, namespace, version, labels, params and overrides.
 #[derive(Debug, clap::Args)]
@@ -26,7 +27,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         if !pairs.is_empty() {
             out.push_str(&format!("{title}:\n"));
             for (k, v) in pairs {
-                out.push_str(&format!("  {k} = {v}\n"));
+                out.push_str(&format!("  {} = {}\n", Untrusted(&k), Untrusted(&v)));
             }
         }
     };
@@ -40,6 +41,6 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         let pairs = params.iter().map(|(k, v)| (k.clone(), v.value.to_string())).collect();
         section(&mut out, &format!("component {component}"), pairs);
     }
-    printer.data(&out)?;
+    printer.text(&out)?;
     Ok(ExitCode::SUCCESS)
 }

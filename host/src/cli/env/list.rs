@@ -22,7 +22,7 @@ pub fn run(_args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
             env.kubernetes_version,
         ]);
     }
-    printer.data(&table::render(&["NAME", "NAMESPACE", "CLUSTER", "KUBERNETES"], &rows))?;
+    printer.text(&table::render(&["NAME", "NAMESPACE", "CLUSTER", "KUBERNETES"], &rows))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -57,7 +57,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     if rows.is_empty() {
         printer.note(&format!("`{}` and `{}` resolve every param the same", args.env1, args.env2));
     } else {
-        printer.data(&table::render(&["COMPONENT", "PARAM", &args.env1, &args.env2], &rows))?;
+        printer.text(&table::render(&["COMPONENT", "PARAM", &args.env1, &args.env2], &rows))?;
     }
     Ok(ExitCode::SUCCESS)
 }

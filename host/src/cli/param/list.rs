@@ -44,6 +44,6 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
             rows.push(vec![name.clone(), key, param.value.to_string(), param.source.name().into()]);
         }
     }
-    printer.data(&table::render(&["COMPONENT", "PARAM", "VALUE", "FROM"], &rows))?;
+    printer.text(&table::render(&["COMPONENT", "PARAM", "VALUE", "FROM"], &rows))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ use crate::app::{App, InstalledPackage};
 use crate::cli::{Printer, table};
 use crate::registry::{self, BUILTIN, Fetched, Location, PermissionSet, RegistryError, Source};
 use crate::render::{Engine, EngineOptions};
+use crate::untrusted::Untrusted;
 
 /// `kiln pkg` verbs.
 #[derive(Debug, clap::Subcommand)]
@@ -197,7 +198,7 @@ fn decide_grant(
         return Ok(asked);
     }
     if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        eprint!("{prompt}\nGrant these permissions? [y/N] ");
+        eprint!("{}\nGrant these permissions? [y/N] ", super::printer::sanitize(&prompt));
         std::io::stderr().flush()?;
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
@@ -306,7 +307,7 @@ fn list_installed(app: &App, printer: &Printer) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| vec![p.reference(), p.version.clone(), p.prototypes.join(","), p.source.clone()])
         .collect();
-    printer.data(&table::render(&["PACKAGE", "VERSION", "PROTOTYPES", "SOURCE"], &rows))?;
+    printer.text(&table::render(&["PACKAGE", "VERSION", "PROTOTYPES", "SOURCE"], &rows))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -339,7 +340,7 @@ fn list_available(app: &App, filter: Option<&str>, printer: &Printer) -> anyhow:
     if rows.is_empty() && filter.is_some() {
         printer.note(&format!("no package matches `{}`", filter.unwrap_or_default()));
     } else {
-        printer.data(&table::render(&["PACKAGE", "LATEST", "INSTALLED", "DESCRIPTION"], &rows))?;
+        printer.text(&table::render(&["PACKAGE", "LATEST", "INSTALLED", "DESCRIPTION"], &rows))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -351,12 +352,14 @@ fn describe(app: &App, spec_text: &str, printer: &Printer) -> anyhow::Result<Exi
     let m = &fetched.manifest;
     let reference = fetched.reference();
     let entry = &opened.index.packages[&m.name];
+    // Names, versions and digests were checked when the registry's files were read; the
+    // description and source are the registry's own words, shown escaped on their line.
     let mut text = format!(
         "package: {reference}\nversion: {}\nversions: {}\ndescription: {}\nsource: {}\n\nprototypes:\n",
         m.version,
         entry.versions.keys().cloned().collect::<Vec<_>>().join(", "),
-        m.description,
-        fetched.source,
+        Untrusted(&m.description),
+        Untrusted(&fetched.source),
     );
     for p in &m.prototypes {
         text.push_str(&format!("  {}  {}\n", p.name, p.sha256));
@@ -379,7 +382,7 @@ fn describe(app: &App, spec_text: &str, printer: &Printer) -> anyhow::Result<Exi
             text.push_str(&format!("  - {line}\n"));
         }
     }
-    printer.data(&text)?;
+    printer.text(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Printer, RunArgs, params};
 use crate::prototype::Info;
+use crate::untrusted::{self, Untrusted};
 
 // Show a prototype's description, params and permissions.
 #[derive(Debug, clap::Args)]
@@ -28,30 +29,27 @@ pub struct Args {
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.prototype, &args.run, printer)?;
     let imports = loaded.prototype.imports();
-    let text = if args.json_schema {
+    // JSON holds the prototype's own text: `untrusted::json_pretty` escapes what serde_json
+    // would leave raw for a terminal, and reads back the same.
+    if args.json_schema {
         let schema = crate::validate::params_json_schema(&loaded.info);
-        let mut json = serde_json::to_string_pretty(&schema)?;
-        json.push('\n');
-        json
+        printer.data(&format!("{}\n", untrusted::json_pretty(&schema)?))?;
     } else if args.json {
         let mut json = to_json(&loaded.info, loaded.prototype.digest());
         if args.imports {
             json["imports"] = serde_json::json!(imports);
         }
-        let mut json = serde_json::to_string_pretty(&json)?;
-        json.push('\n');
-        json
+        printer.data(&format!("{}\n", untrusted::json_pretty(&json)?))?;
     } else {
         let mut text = to_text(&loaded.info, loaded.prototype.digest());
         if args.imports {
             text.push_str("\nimports:\n");
             for import in imports {
-                text.push_str(&format!("  {import}\n"));
+                text.push_str(&format!("  {}\n", Untrusted(import)));
             }
         }
-        text
-    };
-    printer.data(&text)?;
+        printer.text(&text)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -83,10 +81,14 @@ pub fn to_json(info: &Info, digest: &str) -> serde_json::Value {
     })
 }
 
-/// The description for people.
+/// The description for people. The prototype's text is escaped, its description indented
+/// (every line), so none of it can pass for a line of Kiln's.
 pub fn to_text(info: &Info, digest: &str) -> String {
-    let mut out =
-        format!("{}  {digest}\n\n{}\n\nparams:\n", info.name, info.description.trim_end());
+    let mut out = format!(
+        "{}  {digest}\n\n{}\n\nparams:\n",
+        Untrusted(&info.name),
+        untrusted::block(info.description.trim_end(), "  ")
+    );
     let name_width = info.params.iter().map(|p| p.name.len()).max().unwrap_or(0);
     let type_width = info.params.iter().map(|p| p.ty.name().len()).max().unwrap_or(0);
     for p in &info.params {
@@ -104,7 +106,7 @@ pub fn to_text(info: &Info, digest: &str) -> String {
     let perms = &info.permissions;
     let mut any = false;
     for gk in &perms.cluster_scoped {
-        out.push_str(&format!("  emits cluster-scoped {gk}\n"));
+        out.push_str(&format!("  emits cluster-scoped {}\n", Untrusted(&gk.to_string())));
         any = true;
     }
     if perms.rbac {
@@ -119,4 +121,35 @@ pub fn to_text(info: &Info, digest: &str) -> String {
         out.push_str("  (none: namespaced objects in the environment's namespace only)\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prototype::{GroupKind, Info, Permissions};
+
+    /// `describe()` is the guest's to write, kinds it asks for included (they are checked only
+    /// when it is published): nothing of it reaches the terminal raw or starts a line.
+    #[test]
+    fn text_escapes_what_the_guest_wrote_and_indents_its_description() {
+        let info = Info {
+            name: "web".into(),
+            description: "Web\nerror: forged\u{1b}]52;c;eA==\u{7}\u{202e}".into(),
+            params: Vec::new(),
+            permissions: Permissions {
+                cluster_scoped: vec![GroupKind {
+                    group: "g\u{1b}[2J".into(),
+                    kind: "K\nerror: x".into(),
+                }],
+                ..Permissions::default()
+            },
+        };
+        let text = super::to_text(&info, "sha256:0");
+        assert!(
+            text.contains("\n  Web\n  error: forged\\u{1b}]52;c;eA==\\u{7}\\u{202e}\n"),
+            "{text}"
+        );
+        assert!(text.contains("  emits cluster-scoped g\\u{1b}[2J/K\\nerror: x\n"), "{text}");
+        assert!(!text.lines().any(|l| l.starts_with("error:")), "{text}");
+        assert!(!text.chars().any(|c| c != '\n' && crate::untrusted::needs_escape(c)), "{text}");
+    }
 }

@@ -41,7 +41,7 @@ fn rows(run: &RunArgs, filter: Option<&str>) -> anyhow::Result<Vec<Vec<String>>>
 /// Run `kiln prototype list`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let rows = rows(&args.run, None)?;
-    printer.data(&table::render(&["PROTOTYPE", "DESCRIPTION"], &rows))?;
+    printer.text(&table::render(&["PROTOTYPE", "DESCRIPTION"], &rows))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -51,7 +51,7 @@ pub fn search(args: SearchArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     if rows.is_empty() {
         printer.note(&format!("no installed prototype matches `{}`", args.text));
     } else {
-        printer.data(&table::render(&["PROTOTYPE", "DESCRIPTION"], &rows))?;
+        printer.text(&table::render(&["PROTOTYPE", "DESCRIPTION"], &rows))?;
     }
     Ok(ExitCode::SUCCESS)
 }

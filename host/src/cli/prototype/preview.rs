@@ -46,7 +46,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let params = match params::parse(&loaded.info, param_args)? {
         ParamArgs::Help => {
             let usage = format!("kiln prototype preview {target}");
-            printer.data(&params::help(&loaded.info, &usage))?;
+            printer.text(&params::help(&loaded.info, &usage))?;
             return Ok(ExitCode::SUCCESS);
         }
         ParamArgs::Params(params) => params,
