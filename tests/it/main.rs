@@ -14,5 +14,6 @@ mod kubeflow;
 mod languages;
 mod registries;
 mod sandbox;
+mod scripts;
 pub mod tf_serving;
 mod validate;
