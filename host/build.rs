@@ -9,6 +9,9 @@
 //!
 //! The flag is probed by linking an empty C program with the same linker, so a toolchain
 //! without it builds Kiln as before.
+//!
+//! It also lists the Rust SDK's sources (`guest-components/sdk/src`) for `kiln prototype new`
+//! to embed (see `scaffold.rs`): a file added to the SDK is carried without anyone listing it.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -17,6 +20,7 @@ const FLAG: &str = "-Wl,-z,pack-relative-relocs";
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
+    embed_sdk();
     println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let native = var("TARGET") == var("HOST");
@@ -45,4 +49,30 @@ fn links_with(linker: &str, flag: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success())
+}
+
+/// Write `OUT_DIR/sdk_sources.rs`: every `.rs` file of the SDK's `src/`, sorted, as
+/// `(path in the crate, include_str!(...))`.
+fn embed_sdk() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let src = manifest.join("../guest-components/sdk/src");
+    println!("cargo::rerun-if-changed={}", src.display());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&src)
+        .unwrap_or_else(|e| panic!("cannot read the SDK's sources in {}: {e}", src.display()))
+        .map(|entry| entry.expect("a readable directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .collect();
+    files.sort();
+    let mut list = String::from("&[\n");
+    for path in files {
+        let name = path.file_name().expect("a file has a name").to_string_lossy().into_owned();
+        let path = path.canonicalize().expect("the file was just listed");
+        list.push_str(&format!(
+            "    (\"src/{name}\", include_str!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    list.push(']');
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    std::fs::write(out.join("sdk_sources.rs"), list).expect("OUT_DIR is writable");
 }

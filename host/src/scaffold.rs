@@ -18,26 +18,21 @@ pub enum Lang {
 /// Where the Rust SDK comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sdk {
-    /// A path dependency on a checkout's `guest-components/sdk`.
+    /// The SDK this binary was built with, written into the project as `kiln-sdk/` (sources,
+    /// WIT and a manifest of its own): the project builds anywhere, with nothing of Kiln's
+    /// repository. The default.
+    Bundled,
+    /// A path dependency on an SDK crate elsewhere (a checkout's `guest-components/sdk`), for
+    /// working on the SDK itself.
     Path(PathBuf),
-    /// The released crate.
-    Version(&'static str),
+    /// A version of the crate from the crates registry, once it is published there.
+    Version(String),
 }
 
 impl Sdk {
-    /// The SDK of the checkout this binary was built from, if it is still there; else the
-    /// released crate.
-    pub fn default_for_this_build() -> Sdk {
-        let checkout =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("guest-components").join("sdk");
-        match checkout.canonicalize() {
-            Ok(path) if path.join("Cargo.toml").is_file() => Sdk::Path(path),
-            _ => Sdk::Version(env!("CARGO_PKG_VERSION")),
-        }
-    }
-
     fn dependency(&self) -> String {
         match self {
+            Sdk::Bundled => format!("kiln-sdk = {{ path = \"{BUNDLED_DIR}\" }}"),
             Sdk::Path(path) => {
                 format!("kiln-sdk = {{ path = {:?} }}", path.display().to_string())
             }
@@ -45,6 +40,15 @@ impl Sdk {
         }
     }
 }
+
+/// Where a project keeps its bundled SDK.
+const BUNDLED_DIR: &str = "kiln-sdk";
+
+/// The SDK's sources, as `build.rs` listed them: (path in the crate, contents).
+const SDK_SOURCES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/sdk_sources.rs"));
+
+/// The SDK's manifest for a project of its own.
+const SDK_MANIFEST: &str = include_str!("../templates/rust/kiln-sdk/Cargo.toml");
 
 /// Why a project could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -93,11 +97,7 @@ const JS: &[Template] = &[
 
 /// The files of a new `lang` prototype named `name`: (path in the project, contents,
 /// executable).
-pub fn files(
-    lang: Lang,
-    name: &str,
-    sdk: &Sdk,
-) -> Result<Vec<(&'static str, String, bool)>, Error> {
+pub fn files(lang: Lang, name: &str, sdk: &Sdk) -> Result<Vec<(String, String, bool)>, Error> {
     if !crate::names::is_dns1123_label(name) {
         return Err(Error::Name(name.into()));
     }
@@ -125,12 +125,22 @@ pub fn files(
             .replace("{{crate}}", &name.replace('-', "_"))
             .replace("{{type}}", &type_name)
             .replace("{{sdk}}", &sdk.dependency())
+            .replace("{{sdk_version}}", env!("CARGO_PKG_VERSION"))
     };
-    Ok(templates.iter().map(|(path, text, exec)| (*path, fill(text), *exec)).collect())
+    let mut files: Vec<(String, String, bool)> =
+        templates.iter().map(|(path, text, exec)| (path.to_string(), fill(text), *exec)).collect();
+    if lang == Lang::Rust && *sdk == Sdk::Bundled {
+        files.push((format!("{BUNDLED_DIR}/Cargo.toml"), fill(SDK_MANIFEST), false));
+        files.push((format!("{BUNDLED_DIR}/wit/prototype.wit"), WIT.to_string(), false));
+        for (path, text) in SDK_SOURCES {
+            files.push((format!("{BUNDLED_DIR}/{path}"), text.to_string(), false));
+        }
+    }
+    Ok(files)
 }
 
 /// Create the project in `dir`, which must not exist or be empty.
-pub fn create(dir: &Path, files: &[(&'static str, String, bool)]) -> Result<(), Error> {
+pub fn create(dir: &Path, files: &[(String, String, bool)]) -> Result<(), Error> {
     if dir.exists() && fs_err::read_dir(dir)?.next().is_some() {
         return Err(Error::NotEmpty(dir.into()));
     }
@@ -155,21 +165,56 @@ mod tests {
 
     #[test]
     fn names_are_filled_in_everywhere() {
-        let sdk = Sdk::Version("0.1.0");
+        let sdk = Sdk::Version("0.1.0".into());
         for lang in [Lang::Rust, Lang::Python, Lang::Js] {
             for (path, text, _) in files(lang, "my-app", &sdk).unwrap() {
                 assert!(!text.contains("{{"), "{path} of {lang:?} has a hole: {text}");
             }
         }
         let rust = files(Lang::Rust, "my-app", &sdk).unwrap();
-        let lib = &rust.iter().find(|(p, ..)| *p == "src/lib.rs").unwrap().1;
+        let lib = &rust.iter().find(|(p, ..)| p == "src/lib.rs").unwrap().1;
         assert!(lib.contains("struct MyApp;"), "{lib}");
-        let cargo = &rust.iter().find(|(p, ..)| *p == "Cargo.toml").unwrap().1;
+        let cargo = &rust.iter().find(|(p, ..)| p == "Cargo.toml").unwrap().1;
         assert!(cargo.contains("kiln-sdk = \"0.1.0\""), "{cargo}");
+        assert!(!rust.iter().any(|(p, ..)| p.starts_with("kiln-sdk/")), "not bundled");
+    }
+
+    /// A bundled SDK is the whole crate: every source file, the WIT its bindings are
+    /// generated from, and a manifest whose dependencies are the guest workspace's.
+    #[test]
+    fn a_bundled_sdk_is_the_whole_crate_with_the_guest_workspaces_versions() {
+        let rust = files(Lang::Rust, "my-app", &Sdk::Bundled).unwrap();
+        let file =
+            |path: &str| rust.iter().find(|(p, ..)| p == path).map(|(_, text, _)| text.as_str());
+        assert!(file("Cargo.toml").unwrap().contains("kiln-sdk = { path = \"kiln-sdk\" }"));
+        let lib = file("kiln-sdk/src/lib.rs").expect("the SDK's lib.rs");
+        assert!(lib.contains("path: \"wit\""), "the bindings come from the crate's own wit/");
+        let modules: Vec<&str> = lib
+            .lines()
+            .filter_map(|l| l.trim_start_matches("pub ").strip_prefix("mod ")?.strip_suffix(';'))
+            .collect();
+        assert!(modules.len() >= 4, "{modules:?}");
+        for module in modules {
+            assert!(file(&format!("kiln-sdk/src/{module}.rs")).is_some(), "{module}");
+        }
+        assert_eq!(file("kiln-sdk/wit/prototype.wit"), Some(WIT));
+
+        let manifest: toml::Table = file("kiln-sdk/Cargo.toml").unwrap().parse().unwrap();
+        assert_eq!(manifest["package"]["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
+        let workspace: toml::Table =
+            include_str!("../../guest-components/Cargo.toml").parse().unwrap();
+        let sdk: toml::Table =
+            include_str!("../../guest-components/sdk/Cargo.toml").parse().unwrap();
+        let used: Vec<&String> = sdk["dependencies"].as_table().unwrap().keys().collect();
+        let bundled = manifest["dependencies"].as_table().unwrap();
+        assert_eq!(bundled.keys().collect::<Vec<_>>(), used, "the SDK's dependencies");
+        for (name, spec) in bundled {
+            assert_eq!(spec, &workspace["workspace"]["dependencies"][name], "`{name}`");
+        }
     }
 
     #[test]
     fn a_bad_name_is_refused() {
-        assert!(matches!(files(Lang::Js, "My_App", &Sdk::Version("0.1.0")), Err(Error::Name(_))));
+        assert!(matches!(files(Lang::Js, "My_App", &Sdk::Bundled), Err(Error::Name(_))));
     }
 }

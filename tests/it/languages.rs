@@ -466,6 +466,55 @@ fn scaffolds_render_the_same_deployment_in_every_language() {
     assert_eq!(render("js"), rust);
 }
 
+/// A Rust project made by a copy of the `kiln` binary, in a directory with no checkout above
+/// it, builds with Rust and the crates registry alone: the binary writes the SDK it carries
+/// into the project. (It once wrote a path dependency into the checkout Kiln was built from.)
+#[test]
+fn a_rust_scaffold_builds_with_nothing_of_this_repository() {
+    let root = tempfile::tempdir().unwrap();
+    let kiln = root.path().join("bin/kiln");
+    std::fs::create_dir_all(kiln.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_kiln-under-test"), &kiln).unwrap();
+    let out = Command::new(&kiln)
+        .args(["prototype", "new", "standalone", "--lang", "rust"])
+        .current_dir(root.path())
+        .env_remove("KILN_SDK_PATH")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "prototype new: {}", text(&out).1);
+    let project = root.path().join("standalone");
+    let repo = repo().display().to_string();
+    for file in crate::common::files_under(&project) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains(&repo), "{} names the checkout: {text}", file.display());
+    }
+
+    // Its target dir is kept between runs (a cache of compiled crates, not a source).
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("standalone-scaffold");
+    let mut build = Command::new(project.join("build"));
+    build.current_dir(&project).env("CARGO_TARGET_DIR", &target);
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "RUSTC_WRAPPER"] {
+        build.env_remove(var);
+    }
+    let out = build.output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "building the standalone scaffold failed:\n{stdout}{stderr}");
+
+    let wasm = project.join("standalone.wasm");
+    let out = Command::new(&kiln)
+        .args(["prototype", "preview", "-o", "json", "--env-namespace", "apps"])
+        .arg(&wasm)
+        .arg("--replicas=2")
+        .env("KILN_CACHE_DIR", root.path().join("cache"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let objects = items(&stdout);
+    assert_eq!(objects[0]["kind"], "Deployment");
+    assert_eq!(objects[0]["spec"]["replicas"], 2);
+}
+
 #[test]
 fn a_new_project_is_not_written_over_an_existing_one() {
     let dir = tempfile::tempdir().unwrap();

@@ -44,7 +44,7 @@ pub use serde_json;
 #[allow(clippy::too_many_arguments)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "wit",
         world: "prototype",
         pub_export_macro: true,
         default_bindings_module: "kiln_sdk::bindings",

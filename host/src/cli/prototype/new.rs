@@ -19,17 +19,21 @@ pub struct Args {
     /// Where to create the project (default: ./NAME); it must not exist or be empty.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
-    /// Rust only: the kiln-sdk to depend on, as the path of its crate (default: the checkout
-    /// this kiln was built from when it is still there, else the released crate).
+    /// Rust only: depend on the kiln-sdk crate at PATH (a checkout's `guest-components/sdk`)
+    /// instead of writing the SDK this kiln carries into the project (`kiln-sdk/`).
     #[arg(long, value_name = "PATH", env = "KILN_SDK_PATH")]
     sdk_path: Option<PathBuf>,
+    /// Rust only: depend on this version of kiln-sdk from the crates registry instead.
+    #[arg(long, value_name = "VERSION", conflicts_with = "sdk_path")]
+    sdk_version: Option<String>,
 }
 
 /// Run `kiln prototype new`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let sdk = match args.sdk_path {
-        Some(path) => Sdk::Path(std::path::absolute(path)?),
-        None => Sdk::default_for_this_build(),
+    let sdk = match (args.sdk_path, args.sdk_version) {
+        (Some(path), _) => Sdk::Path(std::path::absolute(path)?),
+        (None, Some(version)) => Sdk::Version(version),
+        (None, None) => Sdk::Bundled,
     };
     let files = scaffold::files(args.lang, &args.name, &sdk)?;
     let dir = args.dir.unwrap_or_else(|| PathBuf::from(&args.name));
