@@ -474,3 +474,27 @@ fn an_unknown_cloud_lists_the_known_ones() {
     assert!(stderr.contains("rejected param `cloud`"), "{stderr}");
     assert!(stderr.contains("`gke`") && stderr.contains("`azure`"), "{stderr}");
 }
+
+/// The seed's `registry add github.com/kubeflow/ksonnet` (one argument, `HOST/PATH`): the
+/// Kubeflow packages are built in, so Kiln says where they are and changes nothing. A
+/// registry given without a name is named after the end of its location.
+#[test]
+fn the_seeds_registry_add_finds_the_built_in_packages() {
+    let s = Scratch::new();
+    s.ok(".", &["init", APP]);
+    let before = s.files(APP);
+    let out = s.run_in(APP, &["registry", "add", "github.com/kubeflow/ksonnet"]);
+    let (_, stderr) = crate::common::text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("are built into Kiln as the registry `kubeflow`; nothing to add"),
+        "{stderr}"
+    );
+    assert_eq!(s.files(APP), before);
+
+    std::fs::create_dir_all(s.dir.path().join("team-registry")).unwrap();
+    std::fs::write(s.dir.path().join("team-registry/index.toml"), "").unwrap();
+    s.ok(APP, &["registry", "add", "../team-registry"]);
+    let listed = s.ok(APP, &["registry", "list"]);
+    assert!(listed.contains("team-registry  directory"), "{listed}");
+}

@@ -11,12 +11,14 @@ use crate::registry::{self, Location};
 pub enum Command {
     /// Add a registry: a directory, a git repository or an OCI registry. Its index is read
     /// first, so a registry that cannot be read is not added.
+    #[command(override_usage = "kiln registry add [OPTIONS] [NAME] URI")]
     Add {
-        /// The registry's name in this app (a DNS-1123 label; `kubeflow` is built in).
-        name: String,
-        /// A directory (`./registry`), a git URL (`git+https://host/repo.git`,
-        /// `file:///srv/registry.git`, `https://host/repo.git#v1.2`) or `oci://HOST[:PORT]/NAMESPACE`.
-        uri: String,
+        /// The registry's name in this app (a DNS-1123 label; `kubeflow` is built in; default:
+        /// the last part of the URI), then a directory (`./registry`), a git URL
+        /// (`git+https://host/repo.git`, `file:///srv/registry.git`, `https://host/repo.git#v1.2`,
+        /// `host/path` as ksonnet wrote them) or `oci://HOST[:PORT]/NAMESPACE`.
+        #[arg(num_args = 1..=2, required = true, value_name = "[NAME] URI")]
+        args: Vec<String>,
         /// For git: the branch, tag or commit to read at (default: the remote's default branch).
         #[arg(long = "ref", value_name = "REF")]
         reference: Option<String>,
@@ -35,14 +37,40 @@ pub enum Command {
     },
 }
 
+/// The Kubeflow repositories ksonnet's registries came from: their packages are built into
+/// Kiln as the `kubeflow` registry, so the seed's `registry add github.com/kubeflow/ksonnet`
+/// has nothing to add.
+fn builtin_instead(location: &Location) -> Option<String> {
+    let Location::Git { url, .. } = location else { return None };
+    let repo = url.strip_prefix("https://github.com/kubeflow/")?.trim_end_matches(".git");
+    ["ksonnet", "kubeflow"].contains(&repo.split('/').next()?).then(|| {
+        format!(
+            "the Kubeflow packages of {url} are built into Kiln as the registry `{}`; nothing \
+             to add: `kiln pkg install kubeflow/core`",
+            registry::BUILTIN
+        )
+    })
+}
+
 impl Command {
     /// Run the verb.
     pub fn run(self, printer: &Printer) -> anyhow::Result<ExitCode> {
         let mut app = crate::cli::open_app()?;
         match self {
-            Command::Add { name, uri, reference } => {
+            Command::Add { args, reference } => {
+                let uri = args.last().expect("clap takes 1 or 2");
                 let location =
-                    Location::parse(&uri, reference.as_deref(), &std::env::current_dir()?)?;
+                    Location::parse(uri, reference.as_deref(), &std::env::current_dir()?)?;
+                if let Some(note) = builtin_instead(&location) {
+                    printer.note(&note);
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let name = match args.as_slice() {
+                    [name, _] => name.clone(),
+                    _ => registry::default_name(&location).ok_or_else(|| {
+                        anyhow::anyhow!("cannot name a registry after `{uri}`: give a name, `kiln registry add NAME {uri}`")
+                    })?,
+                };
                 if app.registries()?.contains_key(&name) {
                     Err(crate::app::AppError::Exists { what: "registry", name: name.clone() })?;
                 }

@@ -228,6 +228,7 @@ impl Location {
             let scp_like = url.contains('@') && url.contains(':') && !url.starts_with('/');
             (schemes.iter().any(|s| url.starts_with(s)) || scp_like || url.ends_with(".git"))
                 .then(|| url.to_string())
+                .or_else(|| host_path(url, cwd).then(|| format!("https://{url}")))
         });
         match git_url {
             Some(url) => {
@@ -291,6 +292,36 @@ impl Location {
             Location::Oci { .. } => "oci",
         }
     }
+}
+
+/// Whether `uri` is `HOST/PATH` as ksonnet wrote registries (`github.com/kubeflow/ksonnet`):
+/// a first segment that is a DNS name with a dot (no scheme, no port), a path after it, and no
+/// such directory here. Read as `https://HOST/PATH`.
+fn host_path(uri: &str, cwd: &Path) -> bool {
+    let Some((host, path)) = uri.split_once('/') else { return false };
+    host.contains('.')
+        && crate::names::is_dns1123_subdomain(host)
+        && !path.is_empty()
+        && !uri.starts_with('.')
+        && !cwd.join(uri).exists()
+}
+
+/// A registry name for `location` when the user gives none: the last segment of its path,
+/// without `.git`, lowercased, as a DNS-1123 label; `None` when that makes no name.
+pub fn default_name(location: &Location) -> Option<String> {
+    let path = match location {
+        Location::Builtin => return None,
+        Location::Dir(path) => path.to_string_lossy().into_owned(),
+        Location::Git { url, .. } => url.clone(),
+        Location::Oci { namespace, .. } => namespace.clone(),
+    };
+    let last = path.trim_end_matches('/').rsplit(['/', ':']).next()?.trim_end_matches(".git");
+    let name: String = last
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let name = name.trim_matches('-').to_string();
+    crate::names::is_dns1123_label(&name).then_some(name)
 }
 
 /// A registry Kiln can read from.
@@ -539,6 +570,37 @@ mod tests {
         assert!(parse("dir", Some("v1")).is_err(), "a directory has no ref");
         let loc = parse("git+file:///srv/r.git#v1", None).unwrap();
         assert_eq!((loc.uri().as_str(), loc.reference()), ("git+file:///srv/r.git", Some("v1")));
+    }
+
+    /// The seed's `ks registry add github.com/kubeflow/ksonnet` names a git host and a path.
+    #[test]
+    fn a_host_and_path_is_a_git_url_unless_it_is_a_directory_here() {
+        let cwd = tempfile::tempdir().unwrap();
+        let parse = |uri| Location::parse(uri, None, cwd.path()).unwrap();
+        let https = |url: &str| Location::Git { url: url.into(), reference: None };
+        assert_eq!(
+            parse("github.com/kubeflow/ksonnet"),
+            https("https://github.com/kubeflow/ksonnet")
+        );
+        assert_eq!(parse("git.example.com/team/kiln#v1").reference(), Some("v1"));
+        std::fs::create_dir_all(cwd.path().join("regs.d/local")).unwrap();
+        assert_eq!(parse("regs.d/local"), Location::Dir(cwd.path().join("regs.d/local")));
+        for dir in ["registry/local", "my_dir/x", "host.example.com/", "../x.y/z"] {
+            assert!(matches!(parse(dir), Location::Dir(_)), "{dir}");
+        }
+    }
+
+    #[test]
+    fn a_registry_is_named_after_the_end_of_its_location() {
+        let name = |uri| default_name(&Location::parse(uri, None, Path::new("/w")).unwrap());
+        assert_eq!(name("github.com/kubeflow/ksonnet").as_deref(), Some("ksonnet"));
+        assert_eq!(
+            name("git+https://example.com/Team/Kiln_Registry.git").as_deref(),
+            Some("kiln-registry")
+        );
+        assert_eq!(name("./registry/").as_deref(), Some("registry"));
+        assert_eq!(name("oci://127.0.0.1:5000/team/kiln").as_deref(), Some("kiln"));
+        assert_eq!(name("/").as_deref(), None);
     }
 
     #[test]
