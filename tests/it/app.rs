@@ -498,3 +498,51 @@ fn the_seeds_registry_add_finds_the_built_in_packages() {
     let listed = s.ok(APP, &["registry", "list"]);
     assert!(listed.contains("team-registry  directory"), "{listed}");
 }
+
+/// `param set` renders what the value changes before it writes it: a value the prototype
+/// rejects is refused as `generate` refuses it, with the files as they were. (It was written,
+/// and refused only later by `show` or `apply`.)
+#[test]
+fn param_set_refuses_a_value_the_prototype_rejects() {
+    let s = Scratch::new();
+    kubeflow_seed(&s);
+    let stderr =
+        fails_changing_nothing(&s, &["param", "set", "--env=cloud", "nfs", "disks", "PD1,PD2"]);
+    assert!(
+        stderr.starts_with(
+            "error: `disks` was not set: the prototype refuses it in environment `cloud`"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rejected param `disks`"), "{stderr}");
+    // On the component itself: every environment renders it.
+    let stderr =
+        fails_changing_nothing(&s, &["param", "set", "serveInception", "name", "Bad_Name"]);
+    assert!(stderr.contains("rejected param `name`"), "{stderr}");
+    // Environment-wide: every component of the environment renders.
+    s.ok(APP, &["param", "set", "--env", "nocloud", "cloud", "azure"]);
+    let stderr = fails_changing_nothing(&s, &["param", "set", "--env", "nocloud", "cloud", "aws"]);
+    assert!(stderr.contains("unknown value `aws`; expected one of ``, `gke`, `azure`"), "{stderr}");
+    assert!(stderr.contains("environment `nocloud`"), "{stderr}");
+}
+
+/// The seed's `param set --cloud=gke`: ksonnet's form of an environment-wide param, in
+/// `--env` or the current environment.
+#[test]
+fn param_set_takes_the_seeds_flag_form() {
+    let s = seed_app();
+    s.ok(APP, &["param", "set", "--env", "nocloud", "--cloud=azure"]);
+    let env = std::fs::read_to_string(s.app(APP).join("environments/nocloud.toml")).unwrap();
+    assert!(env.contains("cloud = \"azure\""), "{env}");
+    let out = s.run_in(APP, &["param", "set", "--cloud", "azure"]);
+    let (_, stderr) = crate::common::text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("setting `cloud` for environment `default`, the current one"),
+        "{stderr}"
+    );
+    let env = std::fs::read_to_string(s.app(APP).join("environments/default.toml")).unwrap();
+    assert!(env.contains("cloud = \"azure\""), "{env}");
+    let stderr = fails_changing_nothing(&s, &["param", "set", "--cloud"]);
+    assert!(stderr.contains("expected `--KEY=VALUE`, got `--cloud`"), "{stderr}");
+}

@@ -29,6 +29,9 @@ pub struct FsError {
 pub struct AppDir {
     dir: Dir,
     root: PathBuf,
+    /// Text files as a command is about to write them, read in place of the files on disk:
+    /// a change is checked (rendered) before it is written.
+    staged: std::collections::BTreeMap<PathBuf, String>,
 }
 
 impl AppDir {
@@ -40,7 +43,17 @@ impl AppDir {
             root: root.to_path_buf(),
             source,
         })?;
-        Ok(AppDir { dir, root: root.to_path_buf() })
+        Ok(AppDir { dir, root: root.to_path_buf(), staged: Default::default() })
+    }
+
+    /// The same directory, reading `text` as the contents of the text file `path` (nothing
+    /// is written).
+    pub fn staged(&self, path: impl AsRef<Path>, text: String) -> Result<Self, FsError> {
+        let path = path.as_ref();
+        let dir = self.dir.try_clone().map_err(|e| self.err("open", Path::new("."), e))?;
+        let mut staged = self.staged.clone();
+        staged.insert(path.to_path_buf(), text);
+        Ok(AppDir { dir, root: self.root.clone(), staged })
     }
 
     /// The app's root on disk, for messages.
@@ -55,6 +68,9 @@ impl AppDir {
     /// Read a text file, or `None` if it does not exist.
     pub fn read(&self, path: impl AsRef<Path>) -> Result<Option<String>, FsError> {
         let path = path.as_ref();
+        if let Some(text) = self.staged.get(path) {
+            return Ok(Some(text.clone()));
+        }
         match self.dir.read_to_string(path) {
             Ok(text) => Ok(Some(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -183,6 +183,15 @@ pub struct App {
     file: AppFile,
 }
 
+/// A file of the app as a command is about to write it (see [`App::with_change`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The file, relative to the app's root.
+    pub path: String,
+    /// Its new contents.
+    pub text: String,
+}
+
 /// The settings of a new or changed environment.
 #[derive(Debug, Clone, Default)]
 pub struct EnvironmentSpec {
@@ -553,11 +562,33 @@ impl App {
         key: &str,
         value: &ParamValue,
     ) -> Result<(), AppError> {
+        self.write_change(&self.param_change(target, key, value)?)
+    }
+
+    /// The change [`App::set_param`] makes, not written yet.
+    pub fn param_change(
+        &self,
+        target: ParamTarget,
+        key: &str,
+        value: &ParamValue,
+    ) -> Result<Change, AppError> {
         let (path, keys) = self.param_location(target)?;
         let text = self.dir.read(&path)?.unwrap_or_default();
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         let text = set_param_in(&path, &text, &keys, key, value)?;
-        self.dir.write(&path, text.as_bytes())?;
+        Ok(Change { path, text })
+    }
+
+    /// This app as it will be once `change` is written: it reads the changed file as
+    /// changed, and writes nothing.
+    pub fn with_change(&self, change: &Change) -> Result<App, AppError> {
+        let dir = self.dir.staged(&change.path, change.text.clone())?;
+        Ok(App { dir, file: self.file.clone() })
+    }
+
+    /// Write `change`, atomically.
+    pub fn write_change(&self, change: &Change) -> Result<(), AppError> {
+        self.dir.write(&change.path, change.text.as_bytes())?;
         Ok(())
     }
 

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use crate::app::{App, ParamTarget};
 use crate::cli::{Printer, RunArgs};
-use crate::pipeline::Prototypes;
+use anyhow::Context as _;
+
+use crate::pipeline::{self, Prototypes};
 use crate::prototype::{ParamSpec, ParamValue};
 
 // Set a param, typed by the prototype's description (`a,b` for a list, `true` for a boolean,
@@ -12,15 +14,18 @@ use crate::prototype::{ParamSpec, ParamValue};
 //
 // `kiln param set web replicas 3` sets it on the component; with `--env E` it overrides the
 // component in that environment; `kiln param set --env cloud cloud gke` (no component) sets it
-// for every component in `cloud` whose prototype declares `cloud`.
+// for every component in `cloud` whose prototype declares `cloud`; `kiln param set --cloud=gke`
+// (ksonnet's form) does the same in `--env` or the current environment. The components it
+// affects are rendered with the new value first: a value a prototype rejects is not written.
 #[derive(Debug, clap::Args)]
-#[command(override_usage = "kiln param set [OPTIONS] [COMPONENT] KEY VALUE")]
+#[command(override_usage = "kiln param set [OPTIONS] [COMPONENT] KEY VALUE\n       \
+                            kiln param set [--env ENV] --KEY=VALUE")]
 pub struct SetArgs {
     /// The environment to set it in.
     #[arg(long, value_name = "ENV")]
     env: Option<String>,
     /// The component (omit it for an environment-wide param), the param's name and its value.
-    #[arg(num_args = 2..=3, required = true, allow_hyphen_values = true, value_name = "ARG")]
+    #[arg(num_args = 1..=3, required = true, allow_hyphen_values = true, value_name = "ARG")]
     args: Vec<String>,
     #[command(flatten)]
     run: RunArgs,
@@ -78,24 +83,68 @@ fn spec(
 /// Run `kiln param set`.
 pub fn set(args: SetArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = crate::cli::open_app()?;
+    let mut env = args.env.clone();
     let (component, key, text) = match args.args.as_slice() {
-        [c, k, v] => (Some(c.as_str()), k, v),
-        [k, v] => (None, k, v),
-        _ => unreachable!("clap takes 2 or 3"),
+        [c, k, v] if !c.starts_with("--") => (Some(c.clone()), k.clone(), v.clone()),
+        [k, v] if !k.starts_with("--") => (None, k.clone(), v.clone()),
+        // ksonnet's `--KEY=VALUE` (or `--KEY VALUE`): an environment-wide param.
+        [flag] | [flag, _] if flag.starts_with("--") => {
+            let (key, text) = match (args.args.as_slice(), flag[2..].split_once('=')) {
+                ([_], Some((k, v))) => (k.to_string(), v.to_string()),
+                ([_, v], None) => (flag[2..].to_string(), v.clone()),
+                _ => anyhow::bail!("expected `--KEY=VALUE`, got `{}`", args.args.join(" ")),
+            };
+            if env.is_none() {
+                let current = app.environment_or_default(None)?;
+                printer.note(&format!(
+                    "setting `{key}` for environment `{current}`, the current one (`--env ENV` \
+                     for another)"
+                ));
+                env = Some(current);
+            }
+            (None, key, text)
+        }
+        _ => anyhow::bail!(
+            "expected `[COMPONENT] KEY VALUE` or `--KEY=VALUE`, got `{}`",
+            args.args.join(" ")
+        ),
     };
-    let target = target(args.env.as_deref(), component)?;
+    let target = target(env.as_deref(), component.as_deref())?;
     let limits = args.run.limits()?;
     let engine = args.run.engine(&limits);
     let mut prototypes = Prototypes::new(&app, &engine, limits);
-    let value = match spec(&app, &mut prototypes, component, key)? {
-        Some(spec) => spec.parse(text)?,
+    let value = match spec(&app, &mut prototypes, component.as_deref(), &key)? {
+        Some(spec) => spec.parse(&text)?,
         None => {
             printer.warn(&format!("no prototype declares `{key}`; stored as a string"));
             ParamValue::String(text.clone())
         }
     };
-    app.set_param(target, key, &value)?;
+    let change = app.param_change(target, &key, &value)?;
+    let changed = app.with_change(&change)?;
+    for (env, selection) in affected(&app, target)? {
+        let generated = pipeline::generate(&changed, &env, &selection, &engine, limits);
+        crate::cli::flush_notes(&engine, printer);
+        generated.with_context(|| {
+            format!("`{key}` was not set: the prototype refuses it in environment `{env}`")
+        })?;
+    }
+    app.write_change(&change)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a change of a param at `target` may change: (environment, components to render; all
+/// when empty).
+fn affected(app: &App, target: ParamTarget) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    Ok(match target {
+        ParamTarget::Component(c) => {
+            app.environments()?.into_iter().map(|env| (env, vec![c.to_string()])).collect()
+        }
+        ParamTarget::EnvComponent { env, component } => {
+            vec![(env.to_string(), vec![component.to_string()])]
+        }
+        ParamTarget::EnvGlobal(env) => vec![(env.to_string(), Vec::new())],
+    })
 }
 
 /// Run `kiln param unset`.
