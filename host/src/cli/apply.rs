@@ -8,8 +8,12 @@ use crate::cli::{Printer, RunArgs};
 use crate::cluster::{self, ApplyOptions, DryRun, Event, InventoryRef, Target};
 use crate::pipeline;
 
-// Apply an environment (or some components) with server-side apply, field manager `kiln`:
-// Namespaces and CRDs first, CRDs waited on until Established, then the rest in parallel.
+/// The long help of this verb (`--help`), set on its subcommand: deferred arguments
+/// cannot carry it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "Apply an environment (or some components) with server-side apply, \
+    field manager `kiln`: Namespaces and CRDs first, CRDs waited on until Established, then the \
+    rest in parallel.";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]

@@ -6,7 +6,11 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Printer};
 
-// Print a completion script for SHELL (e.g. `kiln completions bash > /etc/bash_completion.d/kiln`).
+/// The long help of this verb (`--help`), set on its subcommand: deferred arguments
+/// cannot carry it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "Print a completion script for SHELL (e.g. `kiln completions bash > \
+    /etc/bash_completion.d/kiln`).";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The shell.

@@ -7,8 +7,12 @@ use crate::cli::Printer;
 use crate::cli::apply::TargetArgs;
 use crate::cluster;
 
-// Delete the objects of an environment (or some components) from its cluster, in reverse
-// apply order. Only objects carrying this app's and environment's labels are deleted.
+/// The long help of this verb (`--help`), set on its subcommand: deferred arguments
+/// cannot carry it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "Delete the objects of an environment (or some components) from its \
+    cluster, in reverse apply order. Only objects carrying this app's and environment's labels are \
+    deleted.";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]

@@ -6,9 +6,15 @@ use crate::cli::Printer;
 use crate::cli::apply::TargetArgs;
 use crate::cluster;
 
-// Show what applying the environment would change in its cluster, as a unified diff of each
-// object (live vs. a server-side dry-run apply), with managed fields, status and server-set
-// metadata hidden. Exit status: 0 when equal, 1 when different, 2 on error.
+/// The long help of `diff` (`--help`), set on its subcommand: deferred arguments cannot carry
+/// it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "\
+Show what applying the environment would change in its cluster, as a unified diff of each \
+object (live vs. a server-side dry-run apply), with managed fields, status and server-set \
+metadata hidden.
+
+Exit status: 0 when nothing would change, 1 when something would, 2 on error.";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]

@@ -9,9 +9,12 @@ use crate::cli::{Printer, RunArgs};
 use crate::pipeline::Prototypes;
 use crate::prototype::Environment;
 
-// Add a component: an instance of a prototype with params. The params are the prototype's own
-// (`kiln generate PROTOTYPE --help` lists them) and are checked, and the component rendered
-// once, before anything is written.
+/// The long help of this verb (`--help`), set on its subcommand: deferred arguments
+/// cannot carry it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "Add a component: an instance of a prototype with params. The params \
+    are the prototype's own (`kiln generate PROTOTYPE --help` lists them) and are checked, and the \
+    component rendered once, before anything is written.";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]

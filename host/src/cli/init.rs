@@ -5,8 +5,11 @@ use std::process::ExitCode;
 use crate::app::{App, EnvironmentSpec, kubeconfig};
 use crate::cli::Printer;
 
-// Create an app in a new directory NAME, with a `default` environment taken from the current
-// kubeconfig context when there is one. Works offline.
+/// The long help of this verb (`--help`), set on its subcommand: deferred arguments
+/// cannot carry it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "Create an app in a new directory NAME, with a `default` environment \
+    taken from the current kubeconfig context when there is one. Works offline.";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The app's name and directory.

@@ -54,11 +54,14 @@ pub struct Cli {
 // command's on every run: a warm `kiln show` of the seed app took 0.83 to 0.87 of the time,
 // `kiln --version` 0.8 (interleaved runs). The nested enums say the same. A deferred `Args`
 // struct's doc comment would replace its variant's description whenever the whole tree is
-// built (shell completions), so those structs carry plain comments (see the test below).
+// built (shell completions), so those structs carry none; a verb's longer help is a `HELP`
+// constant in its file, set as its variant's `long_about`, which is not deferred (see the
+// tests below).
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 enum Command {
     /// Create an app.
+    #[command(long_about = init::HELP)]
     Init(init::Args),
     /// Manage environments: where and how components are deployed.
     #[command(subcommand)]
@@ -73,6 +76,7 @@ enum Command {
     #[command(subcommand)]
     Prototype(prototype::Command),
     /// Add a component: a prototype instantiated with params.
+    #[command(long_about = generate::HELP)]
     Generate(generate::Args),
     /// List and remove components.
     #[command(subcommand)]
@@ -81,16 +85,22 @@ enum Command {
     #[command(subcommand)]
     Param(param::Command),
     /// Print an environment's objects.
+    #[command(long_about = show::HELP)]
     Show(show::Args),
     /// Check an environment's objects offline: structure, schemas, params.
+    #[command(long_about = validate::HELP)]
     Validate(validate::Args),
     /// Apply an environment to its cluster (server-side apply).
+    #[command(long_about = apply::HELP)]
     Apply(apply::Args),
     /// Show what `apply` would change in the cluster.
+    #[command(long_about = diff::HELP)]
     Diff(diff::Args),
     /// Delete an environment's objects from its cluster.
+    #[command(long_about = delete::HELP)]
     Delete(delete::Args),
     /// Print a shell completion script.
+    #[command(long_about = completions::HELP)]
     Completions(completions::Args),
 }
 
@@ -246,6 +256,44 @@ mod tests {
             assert!(!about.is_empty(), "`kiln {path}` has no description");
         }
         assert!(whole.len() > 30, "{whole:?}");
+    }
+
+    /// `--help` of every command shows its description, and the verbs with more to say say it:
+    /// the exit codes of `diff` and `validate`, the examples of `param set`. Deferring the
+    /// arguments once lost those (their text moved to comments clap never reads).
+    #[test]
+    fn every_commands_help_shows_its_description() {
+        let mut built = super::Cli::command();
+        built.build();
+        let mut all = Vec::new();
+        abouts(&built, "", &mut all);
+        let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let help = |path: &str| {
+            let args = ["kiln"].into_iter().chain(path.split(' ')).chain(["--help"]);
+            let err = <super::Cli as clap::Parser>::try_parse_from(args)
+                .expect_err("--help stops parsing");
+            assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp, "kiln {path} --help");
+            words(&err.to_string())
+        };
+        for (path, about) in &all {
+            let command = path.split(' ').fold(&built, |c, name| c.find_subcommand(name).unwrap());
+            let long = command.get_long_about().map(|a| a.to_string());
+            let expected = words(long.as_deref().unwrap_or(about));
+            let start: String = expected.chars().take(60).collect();
+            assert!(help(path).contains(&start), "`kiln {path} --help` lacks `{start}`");
+        }
+        for (path, text) in [
+            (
+                "diff",
+                "Exit status: 0 when nothing would change, 1 when something would, 2 on error",
+            ),
+            ("validate", "Exit status: 0 when valid (warnings allowed), 1 on errors, 2 when"),
+            ("param set", "kiln param set --env cloud cloud gke for every component in `cloud`"),
+            ("param set", "kiln param set --cloud=gke the same, ksonnet's way"),
+            ("apply", "Namespaces and CRDs first, CRDs waited on until Established"),
+        ] {
+            assert!(help(path).contains(text), "`kiln {path} --help` lacks `{text}`");
+        }
     }
 
     #[test]

@@ -5,9 +5,13 @@ use std::process::ExitCode;
 use crate::cli::{Printer, RunArgs};
 use crate::manifest::{self, Format};
 
-// Print the objects of an environment (or of some of its components) as kubectl would apply
-// them: namespaces filled in, ownership labels added, in apply order. Byte-identical across runs.
-// Output that does not validate (see `kiln validate`) is refused unless `--no-validate`.
+/// The long help of this verb (`--help`), set on its subcommand: deferred arguments
+/// cannot carry it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "Print the objects of an environment (or of some of its components) \
+    as kubectl would apply them: namespaces filled in, ownership labels added, in apply order. \
+    Byte-identical across runs. Output that does not validate (see `kiln validate`) is refused \
+    unless `--no-validate`.";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The environment.

@@ -8,10 +8,16 @@ use crate::cli::{Printer, RunArgs};
 use crate::pipeline::{self, Generated, Rendering};
 use crate::validate::{Error as ValidateError, Report, Severity};
 
-// Check an environment's objects without a cluster: names, labels and namespaces, the schema
-// of built-in kinds for the environment's Kubernetes version, custom resources against their
-// CustomResourceDefinition (rendered, or in the app's `crds/`), and params against their
-// prototype. Lists every finding; exits 0 when valid, 1 on errors, 2 when it cannot run.
+/// The long help of `validate` (`--help`), set on its subcommand: deferred arguments cannot
+/// carry it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "\
+Check an environment's objects without a cluster: names, labels and namespaces, the schema of \
+built-in kinds for the environment's Kubernetes version, custom resources against their \
+CustomResourceDefinition (rendered, or in the app's `crds/`), and params against their \
+prototype. Lists every finding.
+
+Exit status: 0 when valid (warnings allowed), 1 on errors, 2 when it cannot run.";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The environment.

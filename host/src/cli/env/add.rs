@@ -4,8 +4,12 @@ use std::process::ExitCode;
 
 use crate::cli::Printer;
 
-// Add an environment. Without `--context` or `--server` it takes the current kubeconfig
-// context, as `kiln init` does; with no kubeconfig it has no cluster yet (rendering works).
+/// The long help of this verb (`--help`), set on its subcommand: deferred arguments
+/// cannot carry it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "Add an environment. Without `--context` or `--server` it takes the \
+    current kubeconfig context, as `kiln init` does; with no kubeconfig it has no cluster yet \
+    (rendering works).";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The environment's name (a DNS-1123 label).

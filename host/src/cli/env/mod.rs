@@ -17,6 +17,7 @@ use crate::cli::Printer;
 #[command(defer = true)]
 pub enum Command {
     /// Add an environment.
+    #[command(long_about = add::HELP)]
     Add(add::Args),
     /// List the environments.
     List(list::Args),

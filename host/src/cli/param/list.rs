@@ -6,8 +6,11 @@ use crate::app::{self, EnvironmentFile};
 use crate::cli::{Printer, RunArgs, table};
 use crate::pipeline::Prototypes;
 
-// Show params with their values and where each comes from (default, component, environment,
-// environment override). Without `--env`, the components' own params.
+/// The long help of this verb (`--help`), set on its subcommand: deferred arguments
+/// cannot carry it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "Show params with their values and where each comes from (default, \
+    component, environment, environment override). Without `--env`, the components' own params.";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this component.

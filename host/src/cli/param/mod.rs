@@ -13,10 +13,12 @@ use crate::cli::Printer;
 #[command(defer = true)]
 pub enum Command {
     /// Set a param: `[COMPONENT] KEY VALUE`; without COMPONENT, environment-wide (needs --env).
+    #[command(long_about = set::SET_HELP)]
     Set(set::SetArgs),
     /// Remove a param set with `param set`.
     Unset(set::UnsetArgs),
     /// Show params and where each value comes from.
+    #[command(long_about = list::HELP)]
     List(list::Args),
     /// Show the params that differ between two environments.
     Diff(diff::Args),

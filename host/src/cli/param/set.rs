@@ -2,21 +2,27 @@
 
 use std::process::ExitCode;
 
-use crate::app::{App, ParamTarget};
-use crate::cli::{Printer, RunArgs};
 use anyhow::Context as _;
 
+use crate::app::{App, ParamTarget};
+use crate::cli::{Printer, RunArgs};
 use crate::pipeline::{self, Prototypes};
 use crate::prototype::{ParamSpec, ParamValue};
 
-// Set a param, typed by the prototype's description (`a,b` for a list, `true` for a boolean,
-// JSON for an object). The file keeps its comments and order.
-//
-// `kiln param set web replicas 3` sets it on the component; with `--env E` it overrides the
-// component in that environment; `kiln param set --env cloud cloud gke` (no component) sets it
-// for every component in `cloud` whose prototype declares `cloud`; `kiln param set --cloud=gke`
-// (ksonnet's form) does the same in `--env` or the current environment. The components it
-// affects are rendered with the new value first: a value a prototype rejects is not written.
+/// The long help of `param set` (`--help`), set on its subcommand: deferred arguments cannot
+/// carry it (see `cli/mod.rs`).
+pub(crate) const SET_HELP: &str = "\
+Set a param, typed by the prototype's description (`a,b` for a list, `true` for a boolean, JSON \
+for an object). The file keeps its comments and order. The components the change affects are \
+rendered with the new value first: a value a prototype rejects is not written.
+
+Examples:
+  kiln param set web replicas 3              on the component `web`
+  kiln param set --env prod web replicas 5   on `web` in the environment `prod` only
+  kiln param set --env cloud cloud gke       for every component in `cloud` that declares `cloud`
+  kiln param set --cloud=gke                 the same, ksonnet's way, in the current environment
+  kiln param set --env=cloud nfs disks pd1,pd2";
+
 #[derive(Debug, clap::Args)]
 #[command(override_usage = "kiln param set [OPTIONS] [COMPONENT] KEY VALUE\n       \
                             kiln param set [--env ENV] --KEY=VALUE")]

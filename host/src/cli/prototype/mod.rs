@@ -22,12 +22,14 @@ pub enum Command {
     /// Show a prototype's description, params and permissions.
     Describe(describe::Args),
     /// Render a prototype with params and print the objects, outside any app.
+    #[command(long_about = preview::HELP)]
     Preview(preview::Args),
     /// List the app's installed prototypes.
     List(list::Args),
     /// Find installed prototypes whose name or description contains TEXT.
     Search(list::SearchArgs),
     /// Create a prototype project (Rust, Python or JavaScript) that builds and renders.
+    #[command(long_about = new::HELP)]
     New(new::Args),
 }
 

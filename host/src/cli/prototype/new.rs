@@ -7,8 +7,11 @@ use std::process::ExitCode;
 use crate::cli::Printer;
 use crate::scaffold::{self, Lang, Sdk};
 
-// Create a prototype project in Rust, Python or JavaScript that builds (`./build`) and renders
-// (`kiln prototype preview NAME.wasm`) out of the box.
+/// The long help of this verb (`--help`), set on its subcommand: deferred arguments
+/// cannot carry it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "Create a prototype project in Rust, Python or JavaScript that \
+    builds (`./build`) and renders (`kiln prototype preview NAME.wasm`) out of the box.";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The prototype's name, a DNS-1123 label (`my-app`).

@@ -11,9 +11,12 @@ use crate::manifest::{self, Format, permissions};
 use crate::pipeline;
 use crate::prototype::Environment;
 
-// Render a prototype with params and print the objects, outside any app.
-//
-// Params follow the prototype, as `--NAME=VALUE` or `--NAME VALUE`; `PROTOTYPE --help` lists them.
+/// The long help of this verb (`--help`), set on its subcommand: deferred arguments
+/// cannot carry it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "Render a prototype with params and print the objects, outside any \
+    app.\n\nParams follow the prototype, as `--NAME=VALUE` or `--NAME VALUE`; `PROTOTYPE --help` \
+    lists them.";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Output format.
