@@ -78,7 +78,7 @@ pub(super) fn render(
     printer: &Printer,
 ) -> anyhow::Result<Rendering> {
     let limits = run.limits()?;
-    let engine = run.engine(&limits);
+    let engine = run.engine(&limits)?;
     let rendering = pipeline::render(app, env, components, &engine, limits);
     super::flush_notes(&engine, printer);
     let rendering = rendering?;

@@ -85,7 +85,7 @@ pub fn set(args: SetArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     };
     let target = target(args.env.as_deref(), component)?;
     let limits = args.run.limits()?;
-    let engine = args.run.engine(&limits);
+    let engine = args.run.engine(&limits)?;
     let mut prototypes = Prototypes::new(&app, &engine, limits);
     let value = match spec(&app, &mut prototypes, component, key)? {
         Some(spec) => spec.parse(text)?,
