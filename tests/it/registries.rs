@@ -631,11 +631,12 @@ fn builtin_packages_declare_what_their_prototypes_ask_for() {
     }
 }
 
-/// `pkg install` compiles a package's prototypes ahead of time. A prototype that does not
-/// compile is reported then, by name, and the package is installed all the same: the compile is
-/// only a speed-up, and a render that uses it fails the same way.
+/// `pkg install` compiles and describes a package's prototypes before it writes anything, to
+/// check them against the manifest. A prototype that does not compile cannot be checked: the
+/// package is refused, naming it, and nothing is written. (It used to be installed all the
+/// same, with a warning: then a registry could install a prototype under any name.)
 #[test]
-fn a_prototype_that_does_not_compile_is_reported_at_install() {
+fn a_prototype_that_does_not_compile_is_refused_at_install() {
     let s = Scratch::new();
     let registry = published(&s);
     let wasm = registry.join(SERVING_1).join("tf-serving.wasm");
@@ -646,12 +647,13 @@ fn a_prototype_that_does_not_compile_is_reported_at_install() {
     assert!(manifest.contains(&old_digest), "{manifest}");
     set_manifest(&registry, &manifest.replace(&old_digest, &kiln::registry::digest(&garbage)));
 
-    let out = s.run_in("app", &["pkg", "install", "local/serving", "--yes"]);
-    let (_, stderr) = text(&out);
-    assert!(out.status.success(), "{stderr}");
+    let err = install_fails(&s);
     assert!(
-        stderr.contains("local/serving/tf-serving") && stderr.contains("installed all the same"),
-        "{stderr}"
+        err.contains(
+            "package `local/serving@1.0.0`: cannot compile prototype `local/serving/tf-serving`"
+        ),
+        "{err}"
     );
-    assert!(s.app("app").join("vendor/local/serving/tf-serving.wasm").is_file());
+    assert!(err.contains("nothing was installed"), "{err}");
+    assert!(!s.app("app").join("vendor/local/serving").exists());
 }
