@@ -177,9 +177,7 @@ fn cpu_seconds(time_ms: u64) -> u64 {
 /// executable's mappings or reserved address space), `cpu_seconds` of CPU, no core dumps (a
 /// compile that dies at its limit would write one its size), and death with the parent.
 fn bound_this_process(memory: u64, cpu_seconds: u64) -> rustix::io::Result<()> {
-    use rustix::process::{
-        Resource, Rlimit, Signal, getrlimit, set_parent_process_death_signal, setrlimit,
-    };
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     // Lowered, never raised past what Kiln itself was given (`ulimit`): that would be refused.
     let lower = |resource, soft: u64, hard: u64| {
         let ceiling = getrlimit(resource).maximum.unwrap_or(u64::MAX);
@@ -189,7 +187,10 @@ fn bound_this_process(memory: u64, cpu_seconds: u64) -> rustix::io::Result<()> {
     lower(Resource::Data, memory, memory)?;
     lower(Resource::Cpu, cpu_seconds, cpu_seconds.saturating_add(1))?;
     lower(Resource::Core, 0, 0)?;
-    set_parent_process_death_signal(Some(Signal::KILL))
+    // Elsewhere the CPU limit is what ends an orphan.
+    #[cfg(target_os = "linux")]
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+    Ok(())
 }
 
 fn killed_by(status: ExitStatus, signal: rustix::process::Signal) -> bool {
