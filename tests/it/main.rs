@@ -2,6 +2,8 @@
 //! which builds `guest-components/` for wasm32-wasip2 as part of the normal build.
 
 pub mod app;
+mod bombs;
+mod budget;
 mod cache;
 mod cli;
 mod cluster;

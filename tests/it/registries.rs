@@ -10,7 +10,13 @@ use crate::common::{Scratch, text};
 
 /// Write a package source directory `src` (relative to the scratch dir) for `name@version`
 /// with `prototypes` as (name, wasm path).
-fn package_source(s: &Scratch, src: &str, name: &str, version: &str, prototypes: &[(&str, &str)]) {
+pub(crate) fn package_source(
+    s: &Scratch,
+    src: &str,
+    name: &str,
+    version: &str,
+    prototypes: &[(&str, &str)],
+) {
     let dir = s.dir.path().join(src);
     std::fs::create_dir_all(&dir).unwrap();
     let mut text = format!(
@@ -22,7 +28,7 @@ fn package_source(s: &Scratch, src: &str, name: &str, version: &str, prototypes:
     std::fs::write(dir.join("kiln-package.toml"), text).unwrap();
 }
 
-fn serving_source(s: &Scratch, version: &str) -> String {
+pub(crate) fn serving_source(s: &Scratch, version: &str) -> String {
     let src = format!("src-serving-{version}");
     package_source(
         s,
@@ -34,7 +40,7 @@ fn serving_source(s: &Scratch, version: &str) -> String {
     src
 }
 
-fn hostile_source(s: &Scratch) -> String {
+pub(crate) fn hostile_source(s: &Scratch) -> String {
     package_source(
         s,
         "src-hostile",
@@ -45,7 +51,7 @@ fn hostile_source(s: &Scratch) -> String {
     "src-hostile".into()
 }
 
-fn init(s: &Scratch) {
+pub(crate) fn init(s: &Scratch) {
     s.ok(".", &["init", "app", "--namespace", "dev"]);
 }
 
@@ -284,7 +290,7 @@ fn a_file_changed_in_place_after_warm_runs_is_caught() {
 }
 
 /// A published directory registry in the scratch dir, with serving 1.0.0.
-fn published(s: &Scratch) -> PathBuf {
+pub(crate) fn published(s: &Scratch) -> PathBuf {
     let src = serving_source(s, "1.0.0");
     s.ok(".", &["pkg", "publish", &src, "--to", "registry"]);
     init(s);
@@ -294,7 +300,7 @@ fn published(s: &Scratch) -> PathBuf {
 
 /// Install `local/serving`, require failure, check that nothing in the app changed, and return
 /// the error.
-fn install_fails(s: &Scratch) -> String {
+pub(crate) fn install_fails(s: &Scratch) -> String {
     let before = s.files("app");
     let err = s.fails("app", &["pkg", "install", "local/serving", "--yes"]);
     assert_eq!(s.files("app"), before, "a refused install writes nothing");
@@ -302,16 +308,16 @@ fn install_fails(s: &Scratch) -> String {
 }
 
 /// Where [`published`] put serving@1.0.0 in its registry.
-const SERVING_1: &str = "packages/serving/1.0.0";
+pub(crate) const SERVING_1: &str = "packages/serving/1.0.0";
 
 /// The published serving@1.0.0's manifest.
-fn published_manifest(registry: &Path) -> String {
+pub(crate) fn published_manifest(registry: &Path) -> String {
     std::fs::read_to_string(registry.join(SERVING_1).join("kiln-package.toml")).unwrap()
 }
 
 /// Replace the published serving@1.0.0's manifest with `text`, and its digest in the index,
 /// as a registry that serves other contents would.
-fn set_manifest(registry: &Path, text: &str) {
+pub(crate) fn set_manifest(registry: &Path, text: &str) {
     std::fs::write(registry.join(SERVING_1).join("kiln-package.toml"), text).unwrap();
     let index = registry.join("index.toml");
     let old = std::fs::read_to_string(&index).unwrap();
@@ -631,11 +637,12 @@ fn builtin_packages_declare_what_their_prototypes_ask_for() {
     }
 }
 
-/// `pkg install` compiles a package's prototypes ahead of time. A prototype that does not
-/// compile is reported then, by name, and the package is installed all the same: the compile is
-/// only a speed-up, and a render that uses it fails the same way.
+/// `pkg install` compiles and describes a package's prototypes before it writes anything, to
+/// check them against the manifest. A prototype that does not compile cannot be checked: the
+/// package is refused, naming it, and nothing is written. (It used to be installed all the
+/// same, with a warning: then a registry could install a prototype under any name.)
 #[test]
-fn a_prototype_that_does_not_compile_is_reported_at_install() {
+fn a_prototype_that_does_not_compile_is_refused_at_install() {
     let s = Scratch::new();
     let registry = published(&s);
     let wasm = registry.join(SERVING_1).join("tf-serving.wasm");
@@ -646,12 +653,13 @@ fn a_prototype_that_does_not_compile_is_reported_at_install() {
     assert!(manifest.contains(&old_digest), "{manifest}");
     set_manifest(&registry, &manifest.replace(&old_digest, &kiln::registry::digest(&garbage)));
 
-    let out = s.run_in("app", &["pkg", "install", "local/serving", "--yes"]);
-    let (_, stderr) = text(&out);
-    assert!(out.status.success(), "{stderr}");
+    let err = install_fails(&s);
     assert!(
-        stderr.contains("local/serving/tf-serving") && stderr.contains("installed all the same"),
-        "{stderr}"
+        err.contains(
+            "package `local/serving@1.0.0`: cannot compile prototype `local/serving/tf-serving`"
+        ),
+        "{err}"
     );
-    assert!(s.app("app").join("vendor/local/serving/tf-serving.wasm").is_file());
+    assert!(err.contains("nothing was installed"), "{err}");
+    assert!(!s.app("app").join("vendor/local/serving").exists());
 }

@@ -41,7 +41,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         app.find_prototype(target)?.reference()
     };
     let limits = args.run.limits()?;
-    let engine = args.run.engine(&limits);
+    let engine = args.run.engine(&limits)?;
     let mut prototypes = Prototypes::new(&app, &engine, limits);
     let help = |printer: &Printer, info| {
         let usage = format!("kiln generate {target} COMPONENT");

@@ -117,6 +117,12 @@ impl Cli {
 
 /// The whole `kiln` program: parse the command line, run it, report errors, exit code.
 pub fn main() -> ExitCode {
+    // A child process that compiles for its parent Kiln (`render::isolated`): no verb of the
+    // command line, so no help or completion shows it, and clap is not even set up.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|verb| verb == render::COMPILE_VERB) {
+        return render::serve_compile(args);
+    }
     let cli = Cli::parse();
     let printer = cli.printer();
     match run(cli, &printer) {
@@ -178,10 +184,8 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
 // How a prototype runs: limits and the compiled-code cache. Shared by every verb that runs one.
 #[derive(Debug, Clone, clap::Args)]
 struct RunArgs {
-    /// Raise or lower a sandbox limit, e.g. `--limit memory=512MiB`, `--limit fuel=5e9`
-    /// (limits: fuel, time-ms, memory, table-elements, instances, tables, memories, output-bytes,
-    /// objects, log-bytes, stdio-bytes, stack).
-    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    // The help lists every limit by name, from `Limit::ALL`.
+    #[arg(long = "limit", value_name = "NAME=VALUE", help = limit_help())]
     limits: Vec<String>,
     /// Compile prototypes and validate without reading or writing the cache (compiled code,
     /// and what earlier validations found valid).
@@ -204,14 +208,34 @@ impl RunArgs {
         if self.no_cache { None } else { crate::render::Cache::default_dir() }
     }
 
-    fn engine(&self, limits: &Limits) -> Engine {
-        let mut options =
-            EngineOptions { max_stack: limits.get_usize(Limit::Stack), ..Default::default() };
+    /// The engine for `limits`. It compiles in a child process running this executable, so
+    /// that the `compile-time-ms` and `compile-memory` limits hold (see
+    /// [`EngineOptions::compile_in`]).
+    fn engine(&self, limits: &Limits) -> anyhow::Result<Engine> {
+        let exe = std::env::current_exe().map_err(|e| {
+            anyhow::anyhow!("cannot find Kiln's own executable, which compiles prototypes: {e}")
+        })?;
+        let mut options = EngineOptions {
+            max_stack: limits.get_usize(Limit::Stack),
+            compile_limits: *limits,
+            compile_in: Some(exe),
+            ..Default::default()
+        };
         if self.no_cache {
             options.cache_dir = None;
         }
-        Engine::new(options)
+        Ok(Engine::new(options))
     }
+}
+
+/// The help of `--limit`, naming every limit.
+fn limit_help() -> String {
+    let names: Vec<&str> = Limit::ALL.iter().map(|limit| limit.name()).collect();
+    format!(
+        "Raise or lower a sandbox limit, e.g. `--limit memory=512MiB`, `--limit fuel=5e9` \
+         (limits: {})",
+        names.join(", ")
+    )
 }
 
 /// Print the engine's notes about its cache, then drop them.

@@ -98,7 +98,7 @@ pub(super) fn generate(
     printer: &Printer,
 ) -> anyhow::Result<Generated> {
     let limits = run.limits()?;
-    let engine = run.engine(&limits);
+    let engine = run.engine(&limits)?;
     let generated = pipeline::generate(app, env, components, &engine, limits);
     super::flush_notes(&engine, printer);
     let generated = generated?;

@@ -7,6 +7,7 @@
 //! and returns the files in memory: nothing is written until all of it holds.
 
 mod builtin;
+mod check;
 mod dir;
 mod git;
 mod manifest;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use builtin::{BUILTIN, BuiltinPackage, builtin_packages, builtin_wasm};
+pub use check::check_prototypes;
 pub use manifest::{
     INDEX_FILE, Index, IndexPackage, MANIFEST_FILE, MAX_TEXT_BYTES, MAX_WASM_BYTES,
     ManifestPrototype, PackageManifest, PermissionSet, check_digest, check_package_name,
@@ -130,6 +132,44 @@ pub enum RegistryError {
         /// Why.
         message: String,
     },
+    /// A prototype of the package could not be compiled or described within the user's
+    /// limits, so it cannot be checked against the manifest. The prototype's error is part of
+    /// the message (not a separate cause), so it reads as one line.
+    #[error("package `{package}`: {error}; nothing was installed")]
+    Refused {
+        /// `registry/package@version`.
+        package: String,
+        /// Why the prototype could not be compiled or described.
+        error: crate::render::Error,
+    },
+    /// A prototype describes itself under another name than the manifest gives it.
+    #[error(
+        "package `{package}`: prototype `{prototype}` describes itself as `{described}`; \
+         nothing was installed"
+    )]
+    Misnamed {
+        /// `registry/package@version`.
+        package: String,
+        /// The name in the manifest.
+        prototype: String,
+        /// The name its `describe()` gives.
+        described: String,
+    },
+    /// A prototype asks to emit more than the package's manifest declares: more than the user
+    /// would grant.
+    #[error(
+        "package `{package}`: prototype `{prototype}` asks to emit what kiln-package.toml does \
+         not declare:{}\nnothing was installed",
+        asked.iter().map(|l| format!("\n  - {l}")).collect::<String>()
+    )]
+    Undeclared {
+        /// `registry/package@version`.
+        package: String,
+        /// The prototype.
+        prototype: String,
+        /// What it asks for beyond the manifest, one line each.
+        asked: Vec<String>,
+    },
 }
 
 impl RegistryError {
@@ -154,6 +194,12 @@ impl RegistryError {
             RegistryError::UnknownPackage { registry, .. } => {
                 Some(format!("`kiln registry describe {registry}` lists its packages"))
             }
+            RegistryError::Refused { error, .. } => error.hint(),
+            RegistryError::Misnamed { .. } | RegistryError::Undeclared { .. } => Some(
+                "the package's kiln-package.toml does not say what its prototypes are \
+                 (`kiln pkg publish` writes one that does); tell the registry's owner"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -26,6 +26,16 @@ pub struct EngineOptions {
     pub cache_dir: Option<PathBuf>,
     /// Bytes of Wasm stack a call may use (an engine-wide setting in wasmtime).
     pub max_stack: usize,
+    /// The limits every compile is held to: their `compile-*` values (the others bound calls,
+    /// and are given with each call).
+    pub compile_limits: Limits,
+    /// The `kiln` executable to compile in. Each compile then runs in a child process
+    /// (`kiln __compile`), killed at the `compile-time-ms` limit and given no more memory than
+    /// the `compile-memory` limit: neither can be enforced on a compile inside this process.
+    /// `None` compiles here, held to the shape limits only (`compile-functions`,
+    /// `compile-code-bytes`, `compile-locals`, `compile-nesting`): for library users and tests,
+    /// which have no `kiln` to run. The CLI sets it to its own executable.
+    pub compile_in: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -33,6 +43,8 @@ impl Default for EngineOptions {
         EngineOptions {
             cache_dir: Cache::default_dir(),
             max_stack: Limits::default().get_usize(Limit::Stack),
+            compile_limits: Limits::default(),
+            compile_in: None,
         }
     }
 }
@@ -72,6 +84,19 @@ impl Tier {
             Tier::Optimised => 1,
         }
     }
+
+    /// Its name, as `kiln __compile --tier` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Quick => "quick",
+            Tier::Optimised => "optimised",
+        }
+    }
+
+    /// The tier named `name`.
+    pub fn from_name(name: &str) -> Option<Tier> {
+        [Tier::Quick, Tier::Optimised].into_iter().find(|tier| tier.name() == name)
+    }
 }
 
 /// One tier's wasmtime engine, its linker and its view of the cache.
@@ -82,6 +107,9 @@ struct Compiler {
     engine: wasmtime::Engine,
     linker: Arc<Linker<Host>>,
     cache: Option<Cache>,
+    /// The `compile-*` limits, and where to compile (see [`EngineOptions::compile_in`]).
+    compile_limits: Limits,
+    compile_in: Option<PathBuf>,
 }
 
 /// Where a prototype's compiled code came from, for benchmarks and `--verbose`.
@@ -248,17 +276,32 @@ impl Engine {
         if self.options.cache_dir.is_none() {
             return Ok(false);
         }
+        let prototype = self.load_optimised(label, wasm, sha256)?;
+        Ok(prototype.code_source() == CodeSource::Compiled)
+    }
+
+    /// The prototype in `wasm`, whose sha256 the caller has checked, in optimised code: from
+    /// the cache, or compiled now (and cached, when there is a cache). What `kiln pkg install`
+    /// runs before it describes a package's prototypes: renders then find optimised code.
+    pub fn load_optimised(
+        &self,
+        label: &str,
+        wasm: &[u8],
+        sha256: [u8; 32],
+    ) -> Result<Prototype, Error> {
         let compiler = self.compiler(Tier::Optimised, label)?;
         // A missing or broken entry is compiled (again) without a note: that is the remedy.
         if let Some(cache) = &compiler.cache
-            && let Lookup::Hit(_) = cache.lookup(&cache.key(sha256), None)
+            && let Lookup::Hit(path) = cache.lookup(&cache.key(sha256), None)
+            // SAFETY: as in `cached_component`: an entry Kiln wrote, checked against its key
+            // and checksum just now, in a directory only this user can write.
+            && let Ok(component) = unsafe { Component::deserialize_file(&compiler.engine, &path) }
         {
-            return Ok(false);
+            return compiler.prototype(label, component, CodeSource::Cached, sha256);
         }
         let component = self.compile_and_store(compiler, label, wasm, sha256)?;
-        // Refused now rather than at the first render, as a cached one would be.
-        compiler.prototype(label, component, CodeSource::Compiled, sha256)?;
-        Ok(true)
+        // Imports and exports are checked now rather than at the first render.
+        compiler.prototype(label, component, CodeSource::Compiled, sha256)
     }
 
     /// Compile `wasm` in `compiler`'s tier and store its code in the cache, if there is one.
@@ -269,9 +312,9 @@ impl Engine {
         wasm: &[u8],
         sha256: [u8; 32],
     ) -> Result<Component, Error> {
-        let component = compiler.compile(label, wasm)?;
+        let (component, code) = compiler.compile(label, wasm)?;
         let Some(cache) = &compiler.cache else { return Ok(component) };
-        match component.serialize() {
+        match code.map_or_else(|| component.serialize(), Ok) {
             Ok(code) => {
                 if let Err(e) = cache.store(&cache.key(sha256), &code) {
                     self.note(format!(
@@ -286,29 +329,34 @@ impl Engine {
     }
 }
 
+/// The settings of `tier`'s wasmtime engine with a Wasm stack limit of `max_stack`: the same in
+/// this process and in a child that compiles for it ([`super::isolated`]), so wasmtime loads
+/// what the child compiled.
+pub(super) fn config(tier: Tier, max_stack: usize) -> wasmtime::Config {
+    let (opt_level, regalloc) = match tier {
+        Tier::Quick => (wasmtime::OptLevel::None, wasmtime::RegallocAlgorithm::SinglePass),
+        Tier::Optimised => (wasmtime::OptLevel::Speed, wasmtime::RegallocAlgorithm::Backtracking),
+    };
+    let mut config = wasmtime::Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(max_stack)
+        // Kiln never runs guests on async fibers, but wasmtime (built with `async` for
+        // WASI) refuses a Wasm stack larger than the fiber stack: keep that one larger.
+        .async_stack_size(max_stack + ASYNC_STACK_HEADROOM)
+        // The same render on every machine: canonical NaNs, deterministic relaxed SIMD.
+        .cranelift_nan_canonicalization(true)
+        .relaxed_simd_deterministic(true)
+        .cranelift_opt_level(opt_level)
+        .cranelift_regalloc_algorithm(regalloc);
+    config
+}
+
 impl Compiler {
     fn new(tier: Tier, options: &EngineOptions) -> wasmtime::Result<Self> {
-        let (opt_level, regalloc) = match tier {
-            Tier::Quick => (wasmtime::OptLevel::None, wasmtime::RegallocAlgorithm::SinglePass),
-            Tier::Optimised => {
-                (wasmtime::OptLevel::Speed, wasmtime::RegallocAlgorithm::Backtracking)
-            }
-        };
-        let mut config = wasmtime::Config::new();
-        config
-            .wasm_component_model(true)
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(options.max_stack)
-            // Kiln never runs guests on async fibers, but wasmtime (built with `async` for
-            // WASI) refuses a Wasm stack larger than the fiber stack: keep that one larger.
-            .async_stack_size(options.max_stack + ASYNC_STACK_HEADROOM)
-            // The same render on every machine: canonical NaNs, deterministic relaxed SIMD.
-            .cranelift_nan_canonicalization(true)
-            .relaxed_simd_deterministic(true)
-            .cranelift_opt_level(opt_level)
-            .cranelift_regalloc_algorithm(regalloc);
-        let engine = wasmtime::Engine::new(&config)?;
+        let engine = wasmtime::Engine::new(&config(tier, options.max_stack))?;
         start_ticker(&engine);
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
@@ -321,8 +369,15 @@ impl Compiler {
             .cache_dir
             .clone()
             .map(|dir| Cache::new(dir, engine.precompile_compatibility_hash()));
-        let max_stack = options.max_stack;
-        Ok(Compiler { tier, max_stack, engine, linker: Arc::new(linker), cache })
+        Ok(Compiler {
+            tier,
+            max_stack: options.max_stack,
+            engine,
+            linker: Arc::new(linker),
+            cache,
+            compile_limits: options.compile_limits,
+            compile_in: options.compile_in.clone(),
+        })
     }
 
     /// Check the imports and exports of `component`, then pre-link it.
@@ -382,13 +437,49 @@ impl Compiler {
         })
     }
 
-    /// Compile `wasm`, after checking its imports: compiling takes seconds for large guests,
-    /// and an import Kiln does not offer is refused at once and by name. (Wasmtime's own
-    /// reading is checked after, in case the binary could not be read here.)
-    fn compile(&self, label: &str, wasm: &[u8]) -> Result<Component, Error> {
+    /// Compile `wasm` within the compile budget; with its compiled code when it was compiled
+    /// in a child process. Its shape is checked first, against the `compile-*` shape limits,
+    /// then its imports: compiling takes seconds for large guests, and a guest that is too
+    /// large or imports what Kiln does not offer is refused at once and by name. (Wasmtime's
+    /// own reading of the imports is checked after, in case the binary could not be read here.)
+    fn compile(&self, label: &str, wasm: &[u8]) -> Result<(Component, Option<Vec<u8>>), Error> {
+        let compile_error = |message: String| Error::Compile { prototype: label.into(), message };
+        match super::shape::check(wasm, &self.compile_limits) {
+            Ok(_) => {}
+            Err(super::shape::Refused::Over { limit, found }) => {
+                return Err(Error::TooComplex {
+                    prototype: label.into(),
+                    limit,
+                    value: self.compile_limits.get(limit),
+                    found,
+                });
+            }
+            Err(super::shape::Refused::Malformed(message)) => return Err(compile_error(message)),
+        }
         check_imports(label, &super::imports::of(wasm).unwrap_or_default())?;
-        Component::new(&self.engine, wasm)
-            .map_err(|e| Error::Compile { prototype: label.into(), message: format!("{e:#}") })
+        let Some(exe) = &self.compile_in else {
+            return Component::new(&self.engine, wasm)
+                .map(|component| (component, None))
+                .map_err(|e| compile_error(format!("{e:#}")));
+        };
+        let code = super::isolated::compile(
+            exe,
+            self.tier,
+            self.max_stack,
+            wasm,
+            &self.compile_limits,
+            label,
+        )?;
+        // SAFETY: `code` is what `precompile_component` returned in a child process running
+        // this same executable, with an engine of this tier's settings (`config`); wasmtime
+        // checks that its version and settings match this engine's.
+        let component = unsafe { Component::deserialize(&self.engine, &code) }.map_err(|e| {
+            Error::Internal {
+                prototype: label.into(),
+                message: format!("cannot load the code compiled in a child process: {e:#}"),
+            }
+        })?;
+        Ok((component, Some(code)))
     }
 }
 

@@ -115,6 +115,22 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+    /// The prototype's code is larger or more intricate than a `compile-*` limit allows,
+    /// found before compiling.
+    #[error(
+        "prototype `{prototype}` exceeds its `{limit}` limit of {value} {} (it has at least {found})",
+        limit.what()
+    )]
+    TooComplex {
+        /// The prototype.
+        prototype: String,
+        /// The limit.
+        limit: Limit,
+        /// Its value for this compile.
+        value: u64,
+        /// What the prototype has, as far as Kiln read before stopping.
+        found: u64,
+    },
 }
 
 impl Error {
@@ -129,6 +145,7 @@ impl Error {
                     .into(),
             ),
             Error::Param(err) => err.hint(),
+            Error::TooComplex { limit, .. } => Some(limit.hint()),
             _ => None,
         }
     }

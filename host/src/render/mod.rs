@@ -7,8 +7,10 @@ mod cache;
 mod engine;
 mod error;
 mod imports;
+mod isolated;
 mod limits;
 mod sandbox;
+pub mod shape;
 pub(crate) mod stack;
 
 pub use cache::Cache;
@@ -17,5 +19,6 @@ pub(crate) use cache::{build_identity, private_dir};
 pub(crate) use engine::parse_output;
 pub use engine::{CodeSource, Engine, EngineOptions, Prototype, Rendered, Tier};
 pub use error::Error;
+pub use isolated::{VERB as COMPILE_VERB, serve as serve_compile};
 pub use limits::{Limit, Limits};
 pub use sandbox::{FIXED_TIME_SECS, LogLevel, LogLine};

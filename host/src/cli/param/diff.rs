@@ -22,7 +22,7 @@ pub struct Args {
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = crate::cli::open_app()?;
     let limits = args.run.limits()?;
-    let engine = args.run.engine(&limits);
+    let engine = args.run.engine(&limits)?;
     let mut prototypes = Prototypes::new(&app, &engine, limits);
     let values = |prototypes: &mut Prototypes,
                   env: &str|

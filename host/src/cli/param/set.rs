@@ -117,7 +117,7 @@ pub fn set(args: SetArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     };
     let target = target(env.as_deref(), component.as_deref())?;
     let limits = args.run.limits()?;
-    let engine = args.run.engine(&limits);
+    let engine = args.run.engine(&limits)?;
     let mut prototypes = Prototypes::new(&app, &engine, limits);
     let value = match spec(&app, &mut prototypes, component.as_deref(), &key)? {
         Some(spec) => spec.parse(&text)?,

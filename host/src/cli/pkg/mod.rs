@@ -5,12 +5,10 @@ mod publish;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use sha2::{Digest, Sha256};
-
 use crate::app::{App, InstalledPackage};
-use crate::cli::{Printer, table};
+use crate::cli::{Printer, RunArgs, table};
 use crate::registry::{self, BUILTIN, Fetched, Location, PermissionSet, RegistryError, Source};
-use crate::render::{Engine, EngineOptions};
+use crate::render::{Engine, Limits};
 use crate::untrusted::Untrusted;
 
 /// `kiln pkg` verbs.
@@ -18,7 +16,8 @@ use crate::untrusted::Untrusted;
 #[command(defer = true)]
 pub enum Command {
     /// Install a package into the app (`vendor/`, recorded with digests and the permissions you
-    /// grant in `kiln.lock`).
+    /// grant in `kiln.lock`) once each prototype compiles within the compile budget and is what
+    /// the manifest says.
     Install {
         /// `REGISTRY/PACKAGE[@VERSION]` (VERSION exact, or a requirement such as `^1.2`), or
         /// just `PACKAGE` when one registry has it (the built-in `kubeflow` first).
@@ -29,6 +28,8 @@ pub enum Command {
         /// Reinstall a package that is already installed.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// List the packages the app's registries serve, marking installed ones (`*`).
     List {
@@ -53,14 +54,17 @@ pub enum Command {
     },
     /// Check every installed file against `kiln.lock` (exit 1 if any differs).
     Verify,
-    /// Update installed packages to their registry's newest version, and compile their
-    /// prototypes into optimised code where the cache lacks it (as `install` does).
+    /// Update installed packages to their registry's newest version, checked as `install`
+    /// checks them before any is written, and compile their prototypes into optimised code
+    /// where the cache lacks it.
     Update {
         /// Packages to update (`REGISTRY/PACKAGE[@VERSION]`); all when none is given.
         packages: Vec<String>,
         /// Grant new permissions an update asks for without asking.
         #[arg(long, short = 'y')]
         yes: bool,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Publish a package: a directory with `kiln-package.toml` and its prototypes' wasm.
     Publish(publish::Args),
@@ -72,8 +76,8 @@ impl Command {
         // Every verb but publish works on the app in the current directory.
         let app = crate::cli::open_app;
         match self {
-            Command::Install { package, yes, force } => {
-                install(&app()?, &package, yes, force, printer)
+            Command::Install { package, yes, force, run } => {
+                install(&app()?, &package, yes, force, &run, printer)
             }
             Command::List { installed: true } => list_installed(&app()?, printer),
             Command::List { installed: false } => list_available(&app()?, None, printer),
@@ -85,7 +89,9 @@ impl Command {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Verify => verify(&app()?, printer),
-            Command::Update { packages, yes } => update(&app()?, &packages, yes, printer),
+            Command::Update { packages, yes, run } => {
+                update(&app()?, &packages, yes, &run, printer)
+            }
             Command::Publish(args) => publish::run(args, printer),
         }
     }
@@ -214,6 +220,7 @@ fn install(
     spec_text: &str,
     yes: bool,
     force: bool,
+    run: &RunArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
     let spec = parse_spec(spec_text);
@@ -224,6 +231,8 @@ fn install(
         Err(crate::app::AppError::Exists { what: "package", name: reference })?;
     }
     let fetched = fetch(&mut opened, spec.package, spec.version)?;
+    let limits = run.limits()?;
+    check(&fetched, &run.engine(&limits)?, &limits, printer)?;
     let granted = decide_grant(&fetched, yes, previous.as_ref().map(|p| &p.granted), printer)?;
     let installed = app.install(&fetched, granted)?;
     printer.note(&format!(
@@ -232,11 +241,23 @@ fn install(
         installed.version,
         installed.prototypes.join(", ")
     ));
-    precompile(&fetched, printer);
     Ok(ExitCode::SUCCESS)
 }
 
-fn update(app: &App, specs: &[String], yes: bool, printer: &Printer) -> anyhow::Result<ExitCode> {
+/// A package to update, checked and granted, ready to be written.
+struct Update {
+    from: InstalledPackage,
+    fetched: Fetched,
+    granted: PermissionSet,
+}
+
+fn update(
+    app: &App,
+    specs: &[String],
+    yes: bool,
+    run: &RunArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
     let installed = app.installed_packages()?;
     let targets: Vec<(InstalledPackage, Option<&str>)> = if specs.is_empty() {
         installed.into_iter().map(|p| (p, None)).collect()
@@ -252,46 +273,49 @@ fn update(app: &App, specs: &[String], yes: bool, printer: &Printer) -> anyhow::
         }
         targets
     };
+    let limits = run.limits()?;
+    let engine = run.engine(&limits)?;
+    // Every package is fetched, checked and granted before any is written: a failed update
+    // leaves the app as it was.
+    let mut updates = Vec::new();
     for (package, version) in targets {
         let mut opened = open(&package.registry, &app.registry(&package.registry)?)?;
         let fetched = fetch(&mut opened, &package.name, version)?;
+        // Its code may have been compiled by a render, or not at all (a fresh clone).
+        check(&fetched, &engine, &limits, printer)?;
         if fetched.manifest.version == package.version && fetched.source == package.source {
             printer.note(&format!("{}@{} is up to date", package.reference(), package.version));
-            // Its code may have been compiled by a render, or not at all (a fresh clone).
-            precompile(&fetched, printer);
             continue;
         }
         let granted = decide_grant(&fetched, yes, Some(&package.granted), printer)?;
+        updates.push(Update { from: package, fetched, granted });
+    }
+    for Update { from, fetched, granted } in updates {
         let updated = app.install(&fetched, granted)?;
         printer.note(&format!(
             "updated {} from {} to {}",
             updated.reference(),
-            package.version,
+            from.version,
             updated.version
         ));
-        precompile(&fetched, printer);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Compile the prototypes of an installed package into optimised code in the compiled-code
-/// cache, so that renders find it ready (see [`crate::render::Tier`]). Only a speed-up, and
-/// the package is installed either way: a prototype that cannot be compiled is reported now,
-/// and fails the same way when a render uses it.
-fn precompile(fetched: &Fetched, printer: &Printer) {
-    let engine = Engine::new(EngineOptions::default());
+/// Check that the prototypes of `fetched` are what its manifest says, compiling each into
+/// optimised code in the compiled-code cache on the way, so that renders find it ready (see
+/// [`crate::render::Tier`]). A prototype that cannot be compiled within the compile budget, or
+/// described within the limits, cannot be checked: the package is refused, naming the limit.
+fn check(
+    fetched: &Fetched,
+    engine: &Engine,
+    limits: &Limits,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let mut compiled = 0;
-    for (file, wasm) in &fetched.files {
-        let Some(name) = file.strip_suffix(".wasm") else { continue };
-        let label = format!("{}/{name}", fetched.reference());
-        match engine.precompile(&label, wasm, Sha256::digest(wasm).into()) {
-            Ok(now) => compiled += usize::from(now),
-            Err(e) => printer
-                .warn(&format!("{e} (installed all the same: renders that use it fail like this)")),
-        }
-    }
-    super::flush_notes(&engine, printer);
+    let checked = registry::check_prototypes(fetched, engine, limits);
+    super::flush_notes(engine, printer);
+    let compiled = checked?;
     if compiled > 0 {
         printer.detail(&format!(
             "compiled {compiled} prototype(s) of {} into optimised code in {:.1?}",
@@ -299,6 +323,7 @@ fn precompile(fetched: &Fetched, printer: &Printer) {
             started.elapsed()
         ));
     }
+    Ok(())
 }
 
 fn list_installed(app: &App, printer: &Printer) -> anyhow::Result<ExitCode> {

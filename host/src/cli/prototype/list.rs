@@ -24,7 +24,7 @@ pub struct SearchArgs {
 fn rows(run: &RunArgs, filter: Option<&str>) -> anyhow::Result<Vec<Vec<String>>> {
     let app = crate::cli::open_app()?;
     let limits = run.limits()?;
-    let engine = run.engine(&limits);
+    let engine = run.engine(&limits)?;
     let mut prototypes = Prototypes::new(&app, &engine, limits);
     let mut rows = Vec::new();
     for installed in app.installed_prototypes()? {

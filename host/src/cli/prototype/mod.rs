@@ -75,7 +75,7 @@ pub(crate) fn read(target: &str) -> anyhow::Result<(String, Vec<u8>, Option<Gran
 
 fn load(target: &str, run: &RunArgs, printer: &Printer) -> anyhow::Result<Loaded> {
     let limits = run.limits()?;
-    let engine = run.engine(&limits);
+    let engine = run.engine(&limits)?;
     let (label, wasm, grant) = read(target)?;
     let started = std::time::Instant::now();
     let mut prototype =
