@@ -32,6 +32,9 @@ const CASES: &[(&str, &str, i64, &[&str])] = &[
     ("invalid JSON", "bad-json", 0, &[]),
     ("10 MB error message", "huge-error", 10_000_000, &[]),
     ("infinite loop, fuel 1e12", "loop", 0, &["fuel=1e12", "time-ms=2000"]),
+    ("objects inside a custom kind's `items`", "items", 0, &[]),
+    ("Kiln's inventory, forged", "forge-inventory", 0, &[]),
+    ("metadata the API server sets", "server-metadata", 0, &[]),
 ];
 
 /// Every `compile-*` limit out of the way.
