@@ -57,7 +57,8 @@ fuzz_target!(|data: &[u8]| {
         let annotations = &object.value["metadata"]["annotations"];
         assert_eq!(annotations["kiln.dev/params-hash"], object.component.as_str());
         // Nothing placed carries objects of its own, nor a name Kiln keeps for its state.
-        let nested = object.value["items"].as_array().is_some_and(|i| i.iter().any(Value::is_object));
+        let nested =
+            object.value["items"].as_array().is_some_and(|i| i.iter().any(Value::is_object));
         assert!(!nested, "an object with objects inside left post-processing");
         let name = object.value["metadata"]["name"].as_str().unwrap_or_default();
         assert!(!manifest::RESERVED_NAME_PREFIXES.iter().any(|p| name.starts_with(p)));
