@@ -196,6 +196,15 @@ fn findings_name_what_the_guest_wrote_escaped() {
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
 }
 
+/// Set component `web`'s `mode` in its file, as a user editing it would.
+fn set_mode_by_hand(s: &Scratch, mode: &str) {
+    let path = s.app("app").join("components/web.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("mode = ")).collect();
+    assert!(kept.last().is_some_and(|l| !l.starts_with('[')), "params last: {text}");
+    std::fs::write(&path, format!("{}\nmode = \"{mode}\"\n", kept.join("\n"))).unwrap();
+}
+
 #[test]
 fn render_errors_quote_the_guest_escaped() {
     let s = hostile_app();
@@ -207,7 +216,11 @@ fn render_errors_quote_the_guest_escaped() {
         ("param", r"rejected param `param x\u{1b}]52", FORGED),
         ("trap", r"panicked x\u{1b}]52", " error: forged"),
     ] {
-        s.ok("app", &["param", "set", "web", "mode", mode]);
+        // `param set` renders before it writes, so it quotes the guest's error too, and a
+        // failing mode is written by hand.
+        let refused = run(&["param", "set", "web", "mode", mode]);
+        check(&format!("param set ({mode})"), &refused, 1, &[said]);
+        set_mode_by_hand(&s, mode);
         check(&format!("show ({mode})"), &run(&["show", "default"]), 1, &[said, newline]);
         check(&format!("validate ({mode})"), &run(&["validate", "default"]), 2, &[said]);
         let out =
