@@ -8,6 +8,11 @@
 //! by the nanosecond, though, so a write just after a check could keep them: a file is only
 //! remembered once its last change is [`SETTLED`] in the past, and only if it did not change
 //! while it was read. Nothing here reads or writes anything but its own memo file.
+//!
+//! Beside it, the small helpers every module that remembers or checks bytes shares, which drag
+//! no domain module along: [`digest`] (the `sha256:` format of registries, `kiln.lock` and
+//! memos), and private files and directories ([`private_dir`], `read_private`,
+//! `write_private`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt;
@@ -170,7 +175,7 @@ impl Checked {
 /// The memo file in subdirectory `kind` of the cache `dir` for whatever `scope` names (an app's
 /// root, an app and environment): named by a digest of `scope`.
 pub(crate) fn memo_file(dir: &Path, kind: &str, scope: &[u8]) -> PathBuf {
-    let name = crate::registry::digest(scope);
+    let name = crate::checked::digest(scope);
     let name = name.trim_start_matches("sha256:");
     dir.join(kind).join(format!("{}.bin", &name[..32]))
 }
@@ -178,7 +183,7 @@ pub(crate) fn memo_file(dir: &Path, kind: &str, scope: &[u8]) -> PathBuf {
 /// The bytes of `file`; none if it is missing, unreadable, or in a directory other users could
 /// write (a planted memo would hide what it stands for).
 pub(crate) fn read_private(file: &Path) -> Vec<u8> {
-    let trusted = file.parent().is_some_and(|d| crate::render::private_dir(d).is_ok());
+    let trusted = file.parent().is_some_and(|d| private_dir(d).is_ok());
     if trusted { std::fs::read(file).unwrap_or_default() } else { vec![] }
 }
 
@@ -198,7 +203,7 @@ pub(crate) fn write_private_parts(
     use std::os::unix::fs::DirBuilderExt;
     let dir = file.parent().ok_or(std::io::ErrorKind::InvalidInput)?;
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-    crate::render::private_dir(dir).map_err(std::io::Error::other)?;
+    private_dir(dir).map_err(std::io::Error::other)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     for part in parts {
         std::io::Write::write_all(&mut temp, part)?;
@@ -208,6 +213,36 @@ pub(crate) fn write_private_parts(
     }
     temp.persist(file).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Whether `dir` is private to this user. Entries are native code (and validation memos hide
+/// findings): in a directory another user owns or others can write, someone else could plant
+/// one with a matching checksum.
+pub fn private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = fs_err::metadata(dir).map_err(|e| e.to_string())?;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(format!(
+            "{} belongs to user {}, not to this user ({me}); Kiln only loads compiled code from a directory of its own",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    if meta.permissions().mode() & 0o022 != 0 {
+        return Err(format!(
+            "{} is writable by other users; Kiln only loads compiled code from a private directory (chmod 700)",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// `sha256:<hex>` of `bytes`: the digest format of registries' indexes and manifests, of
+/// `kiln.lock`, and of what Kiln remembers.
+pub fn digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }
 
 #[cfg(test)]

@@ -1,7 +1,20 @@
 //! Kiln: a configuration engine for Kubernetes whose prototypes are sandboxed WebAssembly
-//! components. The modules follow the data flow: `cli` parses and prints, `prototype` holds the
-//! plain types of a prototype's contract, `render` runs prototypes, `manifest` turns objects into
-//! output, `validate` checks them before they reach a cluster.
+//! components. The modules follow the data flow of a command:
+//!
+//! - [`cli`] parses the command line and prints; each verb builds one [`session::Session`]
+//!   and makes one call. [`session`] is the one door into the rest: it renders, validates
+//!   and acts on clusters for a verb, and returns what the verb prints.
+//! - [`app`] reads and edits the app's files (`kiln.toml`, components, environments,
+//!   `kiln.lock`); [`registry`] fetches, checks and publishes packages of prototypes.
+//! - [`pipeline`] renders an environment: [`prototype`] holds the plain types of a prototype's
+//!   contract, [`render`] runs prototypes (the only module that touches wasmtime),
+//!   [`manifest`] turns their objects into output and checks the grant, [`validate`] checks
+//!   the output offline.
+//! - [`cluster`] applies, diffs and deletes (the only module that touches kube-rs).
+//! - Shared by several: [`names`] (Kubernetes naming rules), [`untrusted`] (how text from
+//!   guests, registries and servers is shown), [`checked`] (digests, private files, and what
+//!   was already checked), [`parallel`] (work spread over cores), [`scaffold`] (new prototype
+//!   projects).
 #![warn(missing_docs)]
 
 pub mod app;
@@ -18,5 +31,6 @@ pub mod prototype;
 pub mod registry;
 pub mod render;
 pub mod scaffold;
+pub mod session;
 pub mod untrusted;
 pub mod validate;

@@ -236,6 +236,8 @@ pub struct Rendering {
     pub problems: Vec<manifest::Error>,
     /// The environment rendered.
     pub environment: String,
+    /// Where its objects go.
+    pub destination: Destination,
     /// The environment's Kubernetes version, `major.minor`.
     pub kubernetes_version: String,
     /// The rendered components: name, prototype description, resolved params.
@@ -342,7 +344,7 @@ pub struct Generated {
     logs: Vec<(String, Vec<LogLine>)>,
     app: String,
     environment: String,
-    namespace: String,
+    destination: Destination,
     labels: BTreeMap<String, String>,
     kubernetes_version: String,
     components: Vec<(String, Info, crate::prototype::Params)>,
@@ -352,7 +354,23 @@ pub struct Generated {
     app_crds: Vec<serde_json::Value>,
 }
 
+/// Where an environment's objects go, as its file says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    /// The namespace objects go to unless they say otherwise, which holds the inventory.
+    pub namespace: String,
+    /// The kubeconfig context; `None` for the current one.
+    pub context: Option<String>,
+    /// An API server URL overriding the context's.
+    pub server: Option<String>,
+}
+
 impl Generated {
+    /// Where the objects go.
+    pub fn destination(&self) -> &Destination {
+        &self.destination
+    }
+
     /// What each component's prototype logged, in component order.
     pub fn logs(&self) -> &[(String, Vec<LogLine>)] {
         &self.logs
@@ -376,13 +394,13 @@ impl Generated {
         let ctx = manifest::Context {
             app: &self.app,
             environment: &self.environment,
-            namespace: &self.namespace,
+            namespace: &self.destination.namespace,
             labels: &self.labels,
             scopes: &scopes,
         };
         let manifest::Processed { objects, problems } =
             manifest::post_process_all(&ctx, self.rendered);
-        let violations = permissions::check(&objects, &self.namespace, &self.grants);
+        let violations = permissions::check(&objects, &self.destination.namespace, &self.grants);
         if !violations.is_empty() {
             return Err(Error::NotPermitted(violations));
         }
@@ -391,6 +409,7 @@ impl Generated {
             logs: self.logs,
             problems,
             environment: self.environment,
+            destination: self.destination,
             kubernetes_version: self.kubernetes_version,
             components: self.components,
             app_crds: self.app_crds,
@@ -469,7 +488,11 @@ pub fn generate(
         logs,
         app: app.name().to_string(),
         environment: env_name.into(),
-        namespace: env.namespace,
+        destination: Destination {
+            namespace: env.namespace,
+            context: env_file.context,
+            server: env_file.server,
+        },
         labels: env.labels,
         kubernetes_version: env.kubernetes_version,
         components: rendered_components,
@@ -540,7 +563,7 @@ pub const PARAMS_ANNOTATION: &str = "kiln.dev/params-hash";
 fn provenance(digest: &str, params: &crate::prototype::Params) -> BTreeMap<String, String> {
     let canonical: serde_json::Map<String, serde_json::Value> =
         params.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
-    let hash = crate::registry::digest(serde_json::Value::Object(canonical).to_string().as_bytes());
+    let hash = crate::checked::digest(serde_json::Value::Object(canonical).to_string().as_bytes());
     BTreeMap::from([
         (PROTOTYPE_ANNOTATION.to_string(), digest.to_string()),
         (PARAMS_ANNOTATION.to_string(), hash),

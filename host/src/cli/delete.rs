@@ -3,9 +3,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::Printer;
-use crate::cli::apply::TargetArgs;
-use crate::cluster;
+use crate::cli::{Printer, TargetArgs};
+use crate::session::Gate;
 
 /// The long help of this verb (`--help`), set on its subcommand: deferred arguments
 /// cannot carry it (see `cli/mod.rs`).
@@ -30,19 +29,9 @@ pub struct Args {
 
 /// Run `kiln delete`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let app = super::open_app()?;
-    let prepared = args.target.prepare(&app, printer, false, true)?;
-    let session = prepared.session.as_ref().expect("prepared connected");
+    let connected = args.target.connect(Gate::PlaceOnly, printer)?;
     let wait = args.wait.then(|| Duration::from_secs(args.timeout));
-    let on_event = super::apply::progress(printer, args.show_objects);
-    let report = session.block_on(cluster::delete(
-        &session.cluster,
-        &prepared.objects,
-        &prepared.inventory,
-        &args.target.components,
-        wait,
-        &on_event,
-    ))?;
-    printer.note(&format!("deleted from `{}`: {}", args.target.env, report.summary()));
+    let report = connected.delete(wait, &super::progress(printer, args.show_objects))?;
+    printer.note(&format!("deleted from `{}`: {}", args.target.selection.env, report.summary()));
     Ok(ExitCode::SUCCESS)
 }

@@ -2,9 +2,8 @@
 
 use std::process::ExitCode;
 
-use crate::cli::Printer;
-use crate::cli::apply::TargetArgs;
-use crate::cluster;
+use crate::cli::{Printer, TargetArgs};
+use crate::session::Gate;
 
 /// The long help of `diff` (`--help`), set on its subcommand: deferred arguments cannot carry
 /// it (see `cli/mod.rs`).
@@ -36,14 +35,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
 }
 
 fn diff(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let app = super::open_app()?;
-    let prepared = args.target.prepare(&app, printer, false, true)?;
-    let session = prepared.session.as_ref().expect("prepared connected");
-    let diffs = session.block_on(cluster::diff(
-        &session.cluster,
-        &prepared.objects,
-        args.force_conflicts,
-    ))?;
+    let diffs = args.target.connect(Gate::PlaceOnly, printer)?.diff(args.force_conflicts)?;
     let color = printer.color_stdout();
     for d in &diffs {
         printer.data(&colorize(&d.text, color))?;

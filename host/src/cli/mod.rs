@@ -1,5 +1,13 @@
-//! The command line: one module per noun, one file per verb. Each verb resolves its arguments
-//! and calls the library; nothing here renders, validates or talks to a cluster itself.
+//! The command line: one module per noun, one file per verb. Each verb parses its arguments,
+//! builds one [`Session`] from them (the app, how prototypes run, this printer for its notes),
+//! makes one call and prints what it returns; nothing here renders, validates or talks to a
+//! cluster itself. The arguments verbs share are here: [`RunArgs`] (limits, cache) and
+//! [`SelectionArgs`] / [`TargetArgs`] (environment, components, cluster).
+//!
+//! To add a verb: a file beside the others with its `Args` (no doc comment on the struct: see
+//! the note on [`Command`]), a `HELP` constant for `--help`, and a `run` that parses, calls
+//! the session and prints; then a variant of [`Command`] (or of its noun's enum) and its arm in
+//! [`run`]. An operation the library lacks goes into [`crate::session`], not here.
 
 mod apply;
 mod completions;
@@ -26,9 +34,11 @@ use clap::{Parser, Subcommand};
 pub use printer::{Printer, Verbosity};
 
 use crate::app::{App, AppError};
+use crate::cluster::Event;
 use crate::pipeline;
 use crate::prototype::ParamError;
-use crate::render::{self, Engine, EngineOptions, Limit, Limits};
+use crate::render::{self, Limit};
+use crate::session::{Connected, Gate, Selection, Session, Settings};
 
 /// Kiln: Kubernetes configuration from sandboxed WebAssembly prototypes.
 #[derive(Debug, Parser)]
@@ -194,37 +204,66 @@ struct RunArgs {
 }
 
 impl RunArgs {
-    fn limits(&self) -> anyhow::Result<Limits> {
-        let mut limits = Limits::default();
-        for setting in &self.limits {
-            limits.apply(setting).map_err(|e| anyhow::anyhow!("invalid `--limit`: {e}"))?;
-        }
-        Ok(limits)
+    /// A session for `app` (none outside an app) with these settings, its notes printed by
+    /// `printer`. Prototypes compile in a child process running this executable, so that the
+    /// compile budget's time and memory limits hold.
+    fn session<'p>(&self, app: Option<App>, printer: &'p Printer) -> anyhow::Result<Session<'p>> {
+        let settings = Settings::compiling_in_child(self.limits.clone(), self.no_cache)?;
+        Ok(Session::new(app, settings, printer))
     }
 
-    /// Where validation results are remembered: beside the compiled code, and nowhere with
-    /// `--no-cache`.
-    fn memo_dir(&self) -> Option<std::path::PathBuf> {
-        if self.no_cache { None } else { crate::render::Cache::default_dir() }
+    /// A session for the app in the current directory or a parent.
+    fn open<'p>(&self, printer: &'p Printer) -> anyhow::Result<Session<'p>> {
+        self.session(Some(open_app()?), printer)
     }
+}
 
-    /// The engine for `limits`. It compiles in a child process running this executable, so
-    /// that the `compile-time-ms` and `compile-memory` limits hold (see
-    /// [`EngineOptions::compile_in`]).
-    fn engine(&self, limits: &Limits) -> anyhow::Result<Engine> {
-        let exe = std::env::current_exe().map_err(|e| {
-            anyhow::anyhow!("cannot find Kiln's own executable, which compiles prototypes: {e}")
-        })?;
-        let mut options = EngineOptions {
-            max_stack: limits.get_usize(Limit::Stack),
-            compile_limits: *limits,
-            compile_in: Some(exe),
-            ..Default::default()
-        };
-        if self.no_cache {
-            options.cache_dir = None;
+// Which environment and components a verb works on.
+#[derive(Debug, clap::Args)]
+struct SelectionArgs {
+    /// The environment.
+    env: String,
+    /// Only these components (repeatable).
+    #[arg(short, long = "component", value_name = "COMPONENT")]
+    components: Vec<String>,
+}
+
+impl SelectionArgs {
+    fn selection(&self) -> Selection {
+        Selection { env: self.env.clone(), components: self.components.clone() }
+    }
+}
+
+// What a cluster verb works on: a selection, and the kubeconfig context to use instead of the
+// environment's.
+#[derive(Debug, clap::Args)]
+struct TargetArgs {
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// The kubeconfig context to use instead of the environment's.
+    #[arg(long)]
+    context: Option<String>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+impl TargetArgs {
+    /// Render, connect and place the selection for its cluster (see [`Session::connect`]).
+    fn connect(&self, gate: Gate, printer: &Printer) -> anyhow::Result<Connected> {
+        let session = self.run.open(printer)?;
+        session.connect(&self.selection.selection(), gate, self.context.clone())
+    }
+}
+
+/// Progress lines of a cluster verb: one per object with `--show-objects` (`each`) or
+/// `--verbose`. An object's key escapes the names a guest gave it when shown.
+fn progress(printer: &Printer, each: bool) -> impl Fn(&Event) + Sync + '_ {
+    move |event| match event {
+        Event::Done(key, outcome) if each => {
+            printer.progress(&format!("{key} {}", outcome.describe()));
         }
-        Ok(Engine::new(options))
+        Event::Done(key, outcome) => printer.detail(&format!("{key} {}", outcome.describe())),
+        Event::Waiting(key, what) => printer.detail(&format!("waiting for {key} to be {what}")),
     }
 }
 
@@ -236,13 +275,6 @@ fn limit_help() -> String {
          (limits: {})",
         names.join(", ")
     )
-}
-
-/// Print the engine's notes about its cache, then drop them.
-fn flush_notes(engine: &Engine, printer: &Printer) {
-    for note in engine.take_notes() {
-        printer.note(&note);
-    }
 }
 
 /// The app in the current directory or a parent.

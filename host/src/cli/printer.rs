@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Write};
 
 use crate::render::{LogLevel, LogLine};
+use crate::validate::{Finding, Severity};
 
 /// How much to say on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -128,6 +129,39 @@ impl Printer {
         }
         for hint in super::hints(err) {
             eprintln!("{}: {}", self.styled("hint", "1;32"), sanitize(&hint));
+        }
+    }
+}
+
+/// The notes of a session: the cache's notes and details, prototypes' logs, and validation
+/// findings on the way to another command's output, each on stderr at its verbosity.
+impl crate::session::Reporter for Printer {
+    fn note(&self, text: &str) {
+        Printer::note(self, text);
+    }
+
+    fn detail(&self, text: &str) {
+        Printer::detail(self, text);
+    }
+
+    fn logs(&self, component: &str, lines: &[LogLine]) {
+        Printer::logs(self, component, lines);
+    }
+
+    fn warn(&self, text: &str) {
+        Printer::warn(self, text);
+    }
+
+    fn finding(&self, finding: &Finding) {
+        let line = finding.to_string();
+        let line = line.split_once(": ").map_or(line.as_str(), |(_, rest)| rest);
+        match finding.severity {
+            Severity::Error => self.problem(line),
+            Severity::Warning => self.warn(line),
+            Severity::Note => Printer::note(self, line),
+        }
+        if let Some(hint) = &finding.hint {
+            self.progress(&format!("  hint: {}", crate::untrusted::Untrusted(hint)));
         }
     }
 }

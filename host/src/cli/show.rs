@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Printer, RunArgs};
+use crate::cli::{Printer, RunArgs, SelectionArgs};
 use crate::manifest::{self, Format};
+use crate::session::Gate;
 
 /// The long help of this verb (`--help`), set on its subcommand: deferred arguments
 /// cannot carry it (see `cli/mod.rs`).
@@ -14,11 +15,8 @@ pub(crate) const HELP: &str = "Print the objects of an environment (or of some o
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The environment.
-    env: String,
-    /// Only these components (repeatable).
-    #[arg(short, long = "component", value_name = "COMPONENT")]
-    components: Vec<String>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Yaml)]
     output: Format,
@@ -31,9 +29,8 @@ pub struct Args {
 
 /// Run `kiln show`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let app = super::open_app()?;
-    let rendering = super::validate::render(&app, &args.env, &args.components, &args.run, printer)?;
-    super::validate::gate(&app, &rendering, args.no_validate, &args.run, printer)?;
+    let gate = if args.no_validate { Gate::PlaceOnly } else { Gate::Validate };
+    let rendering = args.run.open(printer)?.show(&args.selection.selection(), gate)?;
     let values: Vec<serde_json::Value> = rendering.objects.into_iter().map(|o| o.value).collect();
     printer.data_with(|out| manifest::write(&values, args.output, out))?;
     Ok(ExitCode::SUCCESS)

@@ -4,7 +4,7 @@
 use kube::api::{Patch, PatchParams};
 use serde_json::Value;
 
-use super::execute::Cluster;
+use super::client::Cluster;
 use super::{Error, FIELD_MANAGER, ObjectKey};
 
 /// One object's difference, as a unified diff of YAML.

@@ -2,23 +2,19 @@
 //! phase with bounded concurrency, CRDs waited on until Established, prune and delete of
 //! Kiln's own objects only, readiness waits, and retries on throttling and server errors.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams,
-};
-use kube::core::GroupVersionKind;
-use kube::discovery::{ApiCapabilities, Scope};
+use kube::api::{DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams};
+use kube::discovery::Scope;
 use serde_json::Value;
-use tokio::sync::Mutex;
 
+use super::client::Cluster;
 use super::inventory::{Inventory, InventoryRef};
 use super::plan::{self, ObjectKey};
 use super::{Error, FIELD_MANAGER};
-use crate::manifest::{self, APP_LABEL, ENV_LABEL, MANAGED_BY, MANAGER};
-use crate::untrusted::Untrusted;
+use crate::manifest::{APP_LABEL, ENV_LABEL, MANAGED_BY, MANAGER};
 
 /// How `--dry-run` was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -124,15 +120,6 @@ impl Report {
     }
 }
 
-/// A cluster connection with a discovery cache.
-pub struct Cluster {
-    client: kube::Client,
-    server: String,
-    kinds: Mutex<HashMap<(String, String), (ApiResource, ApiCapabilities)>>,
-}
-
-const ATTEMPTS: u32 = 6;
-
 /// Objects of one kind in one namespace from which one LIST of their metadata replaces a GET
 /// each (see [`Cluster::look_up`]).
 const LIST_FROM: usize = 4;
@@ -143,141 +130,7 @@ const LIST_PAGE: u32 = 500;
 /// What [`Cluster::look_up`] found: each object looked up, and its metadata if it exists.
 type Known = HashMap<ObjectKey, Option<ObjectMeta>>;
 
-fn retryable(err: &kube::Error) -> bool {
-    match err {
-        kube::Error::Api(status) => status.code == 429 || status.code >= 500,
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
-        _ => false,
-    }
-}
-
-/// The longest Kiln waits before a retry when the server asks for longer: a server (or
-/// something posing as one) must not stall a deploy for hours.
-const MAX_SERVER_DELAY: Duration = Duration::from_secs(10);
-
-/// The delay an API server asks for before a retry, at most [`MAX_SERVER_DELAY`]. kube-apiserver
-/// answers throttled requests (429, and some 5xx) with a `Retry-After` header and the same
-/// seconds in the Status body's `details.retryAfterSeconds`; kube hands Kiln the Status.
-fn server_delay(err: &kube::Error) -> Option<Duration> {
-    let kube::Error::Api(status) = err else { return None };
-    let seconds = status.details.as_ref()?.retry_after_seconds;
-    (seconds > 0).then(|| Duration::from_secs(seconds.into()).min(MAX_SERVER_DELAY))
-}
-
 impl Cluster {
-    /// The client.
-    pub fn client(&self) -> &kube::Client {
-        &self.client
-    }
-
-    /// Wrap a connected client.
-    pub fn new(client: kube::Client, server: String) -> Self {
-        Cluster { client, server, kinds: Mutex::new(HashMap::new()) }
-    }
-
-    /// Run `request`, retrying with exponential backoff on 429, 5xx and connection errors, or
-    /// after the delay the server asks for (see [`server_delay`]).
-    pub(super) async fn retry<T, F, Fut>(&self, mut request: F) -> Result<T, kube::Error>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, kube::Error>>,
-    {
-        let mut delay = Duration::from_millis(100);
-        for _ in 1..ATTEMPTS {
-            match request().await {
-                Err(e) if retryable(&e) => {
-                    tokio::time::sleep(server_delay(&e).unwrap_or(delay)).await;
-                    delay *= 2;
-                }
-                other => return other,
-            }
-        }
-        request().await
-    }
-
-    pub(super) fn error(&self, action: &'static str, key: &ObjectKey, err: kube::Error) -> Error {
-        self.error_at(action, key.to_string(), err)
-    }
-
-    /// The error of `action` on `object` (as messages name it) that failed with `err`.
-    fn error_at(&self, action: &'static str, object: String, err: kube::Error) -> Error {
-        match err {
-            // The server's messages echo names that came from prototypes.
-            kube::Error::Api(status) if status.code == 409 && action == "apply" => {
-                Error::Conflict { object, message: shown(&status.message) }
-            }
-            kube::Error::Api(status) if status.code == 401 => Error::Unauthorized {
-                server: self.server.clone(),
-                code: status.code,
-                message: shown(&status.message),
-            },
-            kube::Error::Api(status) => {
-                Error::Api { action, object, message: shown(&status.message) }
-            }
-            kube::Error::HyperError(_) | kube::Error::Service(_) => {
-                Error::Unreachable { server: self.server.clone(), message: format!("{err}") }
-            }
-            other => Error::Api { action, object, message: shown(&other.to_string()) },
-        }
-    }
-
-    /// The resource and capabilities of `kind` in `api_version`, discovered once per kind;
-    /// `None` when the cluster does not serve it. `object` names what needs it, for errors;
-    /// without one, they name the kind.
-    async fn discover(
-        &self,
-        api_version: &str,
-        kind: &str,
-        object: Option<&ObjectKey>,
-    ) -> Result<Option<(ApiResource, ApiCapabilities)>, Error> {
-        let cache_key = (api_version.to_string(), kind.to_string());
-        if let Some(found) = self.kinds.lock().await.get(&cache_key).cloned() {
-            return Ok(Some(found));
-        }
-        let (group, version) = match api_version.rsplit_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", api_version),
-        };
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        let found = match self.retry(|| kube::discovery::pinned_kind(&self.client, &gvk)).await {
-            Ok(found) => found,
-            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(None),
-            Err(kube::Error::Discovery(_)) => return Ok(None),
-            Err(other) => {
-                let object = match object {
-                    Some(key) => key.to_string(),
-                    None => format!("{} {}", Untrusted(api_version), Untrusted(kind)),
-                };
-                return Err(self.error_at("discover", object, other));
-            }
-        };
-        self.kinds.lock().await.insert(cache_key, found.clone());
-        Ok(Some(found))
-    }
-
-    /// The API for `key`'s kind, and the kind's scope as the cluster serves it.
-    async fn api_scoped(&self, key: &ObjectKey) -> Result<(Api<DynamicObject>, Scope), Error> {
-        let unknown = || Error::UnknownKind {
-            api_version: key.api_version.clone(),
-            kind: key.kind.clone(),
-            object: key.to_string(),
-        };
-        let (resource, caps) =
-            self.discover(&key.api_version, &key.kind, Some(key)).await?.ok_or_else(unknown)?;
-        let api = match (&caps.scope, &key.namespace) {
-            (Scope::Namespaced, Some(ns)) => {
-                Api::namespaced_with(self.client.clone(), ns, &resource)
-            }
-            _ => Api::all_with(self.client.clone(), &resource),
-        };
-        Ok((api, caps.scope))
-    }
-
-    /// The API for `key`'s kind, discovered once per kind.
-    pub(super) async fn api(&self, key: &ObjectKey) -> Result<Api<DynamicObject>, Error> {
-        Ok(self.api_scoped(key).await?.0)
-    }
-
     /// What is in the cluster already for `keys` (one phase), so each apply needs one request,
     /// not a GET and a PATCH: the metadata of every object of a kind in a namespace, read with
     /// one paged LIST, for each kind and namespace with at least [`LIST_FROM`] of the objects.
@@ -456,41 +309,9 @@ impl Cluster {
     }
 }
 
-/// What `cluster` says of the scope of each of `kinds` (`apiVersion`, kind), by API group and
-/// kind: the truth that post-processing places objects by and their grants are checked
-/// against before anything is sent. Kinds the cluster does not serve (yet: a CRD in the same
-/// render) are left out.
-pub async fn scopes(
-    cluster: &Cluster,
-    kinds: &[(String, String)],
-) -> Result<BTreeMap<(String, String), manifest::Scope>, Error> {
-    let found: Vec<_> = futures::stream::iter(kinds)
-        .map(|(api_version, kind)| async move {
-            let found = cluster.discover(api_version, kind, None).await?;
-            let scope = found.map(|(_, caps)| match caps.scope {
-                Scope::Cluster => manifest::Scope::Cluster,
-                Scope::Namespaced => manifest::Scope::Namespaced,
-            });
-            let group = manifest::api_group(api_version).to_string();
-            Ok::<_, Error>(scope.map(|s| ((group, kind.clone()), s)))
-        })
-        .buffer_unordered(DISCOVERY_CONCURRENCY)
-        .try_collect()
-        .await?;
-    Ok(found.into_iter().flatten().collect())
-}
-
-/// Discovery requests in flight at once.
-const DISCOVERY_CONCURRENCY: usize = 8;
-
-/// Text from the server, for a message.
-fn shown(text: &str) -> String {
-    crate::untrusted::line(text).into_owned()
-}
-
 /// The sha256 of `object` as Kiln applies it.
 fn applied_digest(object: &Value) -> String {
-    crate::registry::digest(object.to_string().as_bytes())
+    crate::checked::digest(object.to_string().as_bytes())
 }
 
 /// The fingerprint of an apply of an object whose digest is `desired` (see [`applied_digest`])
@@ -499,7 +320,7 @@ fn applied_digest(object: &Value) -> String {
 /// resource version. `None` when the server gave none.
 fn applied(desired: &str, live: &ObjectMeta) -> Option<String> {
     let version = live.resource_version.as_deref().filter(|v| !v.is_empty())?;
-    Some(crate::registry::digest(format!("{desired}\n{version}").as_bytes()))
+    Some(crate::checked::digest(format!("{desired}\n{version}").as_bytes()))
 }
 
 /// Refuse to take over an object that exists but is not this app's: prune and delete would
@@ -700,24 +521,6 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::core::{Status, response::StatusDetails};
-
-    fn throttled(code: u16, retry_after_seconds: u32) -> kube::Error {
-        let details = StatusDetails {
-            name: String::new(),
-            group: String::new(),
-            kind: String::new(),
-            uid: String::new(),
-            causes: Vec::new(),
-            retry_after_seconds,
-        };
-        kube::Error::Api(
-            Status::failure("slow down", "TooManyRequests")
-                .with_code(code)
-                .with_details(details)
-                .boxed(),
-        )
-    }
 
     #[test]
     fn the_fingerprint_covers_what_is_applied_and_any_write_since() {
@@ -730,16 +533,5 @@ mod tests {
         assert_ne!(applied("sha256:b", &at("41")), Some(print.clone()), "what is applied counts");
         assert_ne!(applied("sha256:a", &at("42")), Some(print), "a write since counts");
         assert_eq!(applied("sha256:a", &ObjectMeta::default()), None);
-    }
-
-    #[test]
-    fn the_server_delay_is_honoured_up_to_a_bound() {
-        assert_eq!(server_delay(&throttled(429, 2)), Some(Duration::from_secs(2)));
-        assert_eq!(server_delay(&throttled(503, 1)), Some(Duration::from_secs(1)));
-        // A day is what a broken or hostile server might ask; Kiln waits at most 10 s.
-        assert_eq!(server_delay(&throttled(429, 86_400)), Some(MAX_SERVER_DELAY));
-        assert_eq!(server_delay(&throttled(429, 0)), None, "no delay asked: back off as usual");
-        let plain = kube::Error::Api(Status::failure("busy", "").with_code(429).boxed());
-        assert_eq!(server_delay(&plain), None);
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams};
 
-use super::execute::Cluster;
+use super::client::Cluster;
 use super::{Error, FIELD_MANAGER, ObjectKey};
 use crate::manifest::{APP_LABEL, ENV_LABEL, INVENTORY_PREFIX, MANAGED_BY, MANAGER};
 

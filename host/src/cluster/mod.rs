@@ -8,9 +8,9 @@ mod execute;
 mod inventory;
 mod plan;
 
-pub use client::{Target, connect};
+pub use client::{Cluster, Target};
 pub use diff::{Diff, diff};
-pub use execute::{ApplyOptions, Cluster, DryRun, Event, Outcome, Report, apply, delete, scopes};
+pub use execute::{ApplyOptions, DryRun, Event, Outcome, Report, apply, delete};
 pub use inventory::InventoryRef;
 pub use plan::{ObjectKey, Phase, plan};
 

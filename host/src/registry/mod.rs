@@ -15,8 +15,6 @@ mod oci;
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 pub use builtin::{BUILTIN, BuiltinPackage, builtin_packages, builtin_wasm};
 pub use check::check_prototypes;
 pub use manifest::{
@@ -25,10 +23,7 @@ pub use manifest::{
     parse_group_kind, wasm_file,
 };
 
-/// `sha256:<hex>` of `bytes`, the digest format of indexes, manifests and `kiln.lock`.
-pub fn digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
+pub use crate::checked::digest;
 
 /// Something wrong with a registry or what it serves.
 #[derive(Debug, thiserror::Error)]

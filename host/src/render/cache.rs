@@ -83,7 +83,7 @@ impl Cache {
     /// Find and verify the entry for `key`. With `memo`, an entry unchanged since it last
     /// passed its check is not read again.
     pub fn lookup(&self, key: &Key, mut memo: Option<&mut Checked>) -> Lookup {
-        if let Err(why) = private_dir(&self.dir) {
+        if let Err(why) = crate::checked::private_dir(&self.dir) {
             return match fs_err::metadata(&self.dir) {
                 Ok(_) => Lookup::Invalid(why),
                 Err(_) => Lookup::Miss,
@@ -115,7 +115,7 @@ impl Cache {
     pub fn description(&self, key: &Key) -> Option<Info> {
         let path = self.description_path(key);
         // A description planted by another user could change what params Kiln accepts.
-        private_dir(path.parent()?).ok()?;
+        crate::checked::private_dir(path.parent()?).ok()?;
         let bytes = std::fs::read(&path).ok()?;
         let remembered: Remembered = serde_json::from_slice(&bytes).ok()?;
         (remembered.kiln == build_identity()?).then_some(remembered.info)
@@ -140,29 +140,6 @@ impl Cache {
         let trailer = trailer(key, compiled.len() as u64, crc32fast::hash(compiled));
         crate::checked::write_private_parts(&self.path(key), &[compiled, &trailer], true)
     }
-}
-
-/// Whether `dir` is private to this user. Entries are native code (and validation memos hide
-/// findings): in a directory another user owns or others can write, someone else could plant
-/// one with a matching checksum.
-pub(crate) fn private_dir(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let meta = fs_err::metadata(dir).map_err(|e| e.to_string())?;
-    let me = rustix::process::geteuid().as_raw();
-    if meta.uid() != me {
-        return Err(format!(
-            "{} belongs to user {}, not to this user ({me}); Kiln only loads compiled code from a directory of its own",
-            dir.display(),
-            meta.uid()
-        ));
-    }
-    if meta.permissions().mode() & 0o022 != 0 {
-        return Err(format!(
-            "{} is writable by other users; Kiln only loads compiled code from a private directory (chmod 700)",
-            dir.display()
-        ));
-    }
-    Ok(())
 }
 
 impl Key {

@@ -14,7 +14,7 @@ pub mod shape;
 pub(crate) mod stack;
 
 pub use cache::Cache;
-pub(crate) use cache::{build_identity, private_dir};
+pub(crate) use cache::build_identity;
 #[cfg(feature = "fuzzing")]
 pub(crate) use engine::parse_output;
 pub use engine::{CodeSource, Engine, EngineOptions, Prototype, Rendered, Tier};

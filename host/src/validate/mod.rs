@@ -119,7 +119,7 @@ pub fn validate(input: &Input) -> Result<Report, Error> {
                 crd_schemas
                     .entry((crd.clone(), api_version.to_string()))
                     .or_insert_with(|| {
-                        let digest = crate::registry::digest(schema.to_string().as_bytes());
+                        let digest = crate::checked::digest(schema.to_string().as_bytes());
                         format!("crd {crd} {api_version} {digest}")
                     })
                     .clone(),

@@ -20,10 +20,9 @@ pub struct Args {
 
 /// Run `kiln param diff`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let app = crate::cli::open_app()?;
-    let limits = args.run.limits()?;
-    let engine = args.run.engine(&limits)?;
-    let mut prototypes = Prototypes::new(&app, &engine, limits);
+    let session = args.run.open(printer)?;
+    let runner = session.runner()?;
+    let mut prototypes = session.prototypes(&runner)?;
     let values = |prototypes: &mut Prototypes,
                   env: &str|
      -> anyhow::Result<BTreeMap<(String, String), String>> {

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use crate::app::{self, EnvironmentFile};
 use crate::cli::{Printer, RunArgs, table};
-use crate::pipeline::Prototypes;
 
 /// The long help of this verb (`--help`), set on its subcommand: deferred arguments
 /// cannot carry it (see `cli/mod.rs`).
@@ -24,10 +23,10 @@ pub struct Args {
 
 /// Run `kiln param list`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let app = crate::cli::open_app()?;
-    let limits = args.run.limits()?;
-    let engine = args.run.engine(&limits)?;
-    let mut prototypes = Prototypes::new(&app, &engine, limits);
+    let session = args.run.open(printer)?;
+    let app = session.app()?;
+    let runner = session.runner()?;
+    let mut prototypes = session.prototypes(&runner)?;
     let env = match &args.env {
         Some(name) => app.environment(name)?,
         None => EnvironmentFile::default(),

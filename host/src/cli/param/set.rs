@@ -2,12 +2,8 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
-use crate::app::{App, ParamTarget};
+use crate::app::ParamTarget;
 use crate::cli::{Printer, RunArgs};
-use crate::pipeline::{self, Prototypes};
-use crate::prototype::{ParamSpec, ParamValue};
 
 /// The long help of `param set` (`--help`), set on its subcommand: deferred arguments cannot
 /// carry it (see `cli/mod.rs`).
@@ -60,35 +56,10 @@ fn target<'a>(env: Option<&'a str>, component: Option<&'a str>) -> anyhow::Resul
     })
 }
 
-/// The spec of `key`: from the component's prototype, or for an environment-wide param from
-/// any component's or installed prototype that declares it.
-fn spec(
-    app: &App,
-    prototypes: &mut Prototypes,
-    component: Option<&str>,
-    key: &str,
-) -> anyhow::Result<Option<ParamSpec>> {
-    if let Some(component) = component {
-        let file = app.component(component)?;
-        let info = &prototypes.load(Some(component), &file.prototype)?.info;
-        return Ok(Some(info.param(key).cloned().ok_or_else(|| info.unknown_param(key))?));
-    }
-    let mut references: Vec<String> = Vec::new();
-    for name in app.components()? {
-        references.push(app.component(&name)?.prototype);
-    }
-    references.extend(app.installed_prototypes()?.iter().map(|p| p.reference()));
-    for reference in references {
-        if let Some(spec) = prototypes.load(None, &reference)?.info.param(key) {
-            return Ok(Some(spec.clone()));
-        }
-    }
-    Ok(None)
-}
-
 /// Run `kiln param set`.
 pub fn set(args: SetArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let app = crate::cli::open_app()?;
+    let session = args.run.open(printer)?;
+    let app = session.app()?;
     let mut env = args.env.clone();
     let (component, key, text) = match args.args.as_slice() {
         [c, k, v] if !c.starts_with("--") => (Some(c.clone()), k.clone(), v.clone()),
@@ -116,41 +87,8 @@ pub fn set(args: SetArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         ),
     };
     let target = target(env.as_deref(), component.as_deref())?;
-    let limits = args.run.limits()?;
-    let engine = args.run.engine(&limits)?;
-    let mut prototypes = Prototypes::new(&app, &engine, limits);
-    let value = match spec(&app, &mut prototypes, component.as_deref(), &key)? {
-        Some(spec) => spec.parse(&text)?,
-        None => {
-            printer.warn(&format!("no prototype declares `{key}`; stored as a string"));
-            ParamValue::String(text.clone())
-        }
-    };
-    let change = app.param_change(target, &key, &value)?;
-    let changed = app.with_change(&change)?;
-    for (env, selection) in affected(&app, target)? {
-        let generated = pipeline::generate(&changed, &env, &selection, &engine, limits);
-        crate::cli::flush_notes(&engine, printer);
-        generated.with_context(|| {
-            format!("`{key}` was not set: the prototype refuses it in environment `{env}`")
-        })?;
-    }
-    app.write_change(&change)?;
+    session.set_param(target, &key, &text)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// What a change of a param at `target` may change: (environment, components to render; all
-/// when empty).
-fn affected(app: &App, target: ParamTarget) -> anyhow::Result<Vec<(String, Vec<String>)>> {
-    Ok(match target {
-        ParamTarget::Component(c) => {
-            app.environments()?.into_iter().map(|env| (env, vec![c.to_string()])).collect()
-        }
-        ParamTarget::EnvComponent { env, component } => {
-            vec![(env.to_string(), vec![component.to_string()])]
-        }
-        ParamTarget::EnvGlobal(env) => vec![(env.to_string(), Vec::new())],
-    })
 }
 
 /// Run `kiln param unset`.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use crate::app::{App, InstalledPackage};
 use crate::cli::{Printer, RunArgs, table};
 use crate::registry::{self, BUILTIN, Fetched, Location, PermissionSet, RegistryError, Source};
-use crate::render::{Engine, Limits};
+use crate::session::Session;
 use crate::untrusted::Untrusted;
 
 /// `kiln pkg` verbs.
@@ -77,7 +77,7 @@ impl Command {
         let app = crate::cli::open_app;
         match self {
             Command::Install { package, yes, force, run } => {
-                install(&app()?, &package, yes, force, &run, printer)
+                install(&run.open(printer)?, &package, yes, force, printer)
             }
             Command::List { installed: true } => list_installed(&app()?, printer),
             Command::List { installed: false } => list_available(&app()?, None, printer),
@@ -90,7 +90,7 @@ impl Command {
             }
             Command::Verify => verify(&app()?, printer),
             Command::Update { packages, yes, run } => {
-                update(&app()?, &packages, yes, &run, printer)
+                update(&run.open(printer)?, &packages, yes, printer)
             }
             Command::Publish(args) => publish::run(args, printer),
         }
@@ -216,13 +216,13 @@ fn decide_grant(
 }
 
 fn install(
-    app: &App,
+    session: &Session,
     spec_text: &str,
     yes: bool,
     force: bool,
-    run: &RunArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
+    let app = session.app()?;
     let spec = parse_spec(spec_text);
     let mut opened = find_registry(app, &spec, printer)?;
     let reference = format!("{}/{}", opened.name, spec.package);
@@ -231,8 +231,7 @@ fn install(
         Err(crate::app::AppError::Exists { what: "package", name: reference })?;
     }
     let fetched = fetch(&mut opened, spec.package, spec.version)?;
-    let limits = run.limits()?;
-    check(&fetched, &run.engine(&limits)?, &limits, printer)?;
+    session.check_package(&session.runner()?, &fetched)?;
     let granted = decide_grant(&fetched, yes, previous.as_ref().map(|p| &p.granted), printer)?;
     let installed = app.install(&fetched, granted)?;
     printer.note(&format!(
@@ -252,12 +251,12 @@ struct Update {
 }
 
 fn update(
-    app: &App,
+    session: &Session,
     specs: &[String],
     yes: bool,
-    run: &RunArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
+    let app = session.app()?;
     let installed = app.installed_packages()?;
     let targets: Vec<(InstalledPackage, Option<&str>)> = if specs.is_empty() {
         installed.into_iter().map(|p| (p, None)).collect()
@@ -273,8 +272,7 @@ fn update(
         }
         targets
     };
-    let limits = run.limits()?;
-    let engine = run.engine(&limits)?;
+    let runner = session.runner()?;
     // Every package is fetched, checked and granted before any is written: a failed update
     // leaves the app as it was.
     let mut updates = Vec::new();
@@ -282,7 +280,7 @@ fn update(
         let mut opened = open(&package.registry, &app.registry(&package.registry)?)?;
         let fetched = fetch(&mut opened, &package.name, version)?;
         // Its code may have been compiled by a render, or not at all (a fresh clone).
-        check(&fetched, &engine, &limits, printer)?;
+        session.check_package(&runner, &fetched)?;
         if fetched.manifest.version == package.version && fetched.source == package.source {
             printer.note(&format!("{}@{} is up to date", package.reference(), package.version));
             continue;
@@ -300,30 +298,6 @@ fn update(
         ));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Check that the prototypes of `fetched` are what its manifest says, compiling each into
-/// optimised code in the compiled-code cache on the way, so that renders find it ready (see
-/// [`crate::render::Tier`]). A prototype that cannot be compiled within the compile budget, or
-/// described within the limits, cannot be checked: the package is refused, naming the limit.
-fn check(
-    fetched: &Fetched,
-    engine: &Engine,
-    limits: &Limits,
-    printer: &Printer,
-) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
-    let checked = registry::check_prototypes(fetched, engine, limits);
-    super::flush_notes(engine, printer);
-    let compiled = checked?;
-    if compiled > 0 {
-        printer.detail(&format!(
-            "compiled {compiled} prototype(s) of {} into optimised code in {:.1?}",
-            fetched.reference(),
-            started.elapsed()
-        ));
-    }
-    Ok(())
 }
 
 fn list_installed(app: &App, printer: &Printer) -> anyhow::Result<ExitCode> {

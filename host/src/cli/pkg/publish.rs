@@ -51,8 +51,8 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let source: SourceManifest = toml::from_str(&text).map_err(|e| {
         anyhow::anyhow!("{}: {}", manifest_path.display(), e.to_string().trim_end())
     })?;
-    let limits = args.run.limits()?;
-    let engine = args.run.engine(&limits)?;
+    let session = args.run.session(None, printer)?;
+    let crate::session::Runner { engine, limits } = session.runner()?;
     let mut prototypes = Vec::new();
     for p in &source.prototypes {
         let path = args.dir.join(&p.file);
@@ -71,7 +71,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         }
         prototypes.push((p.name.clone(), wasm, PermissionSet::from_permissions(&info.permissions)));
     }
-    crate::cli::flush_notes(&engine, printer);
+    session.flush_notes(&engine);
     let publication =
         Publication::new(&source.name, &source.version, &source.description, prototypes)?;
     let (name, location) = target(&args.to)?;

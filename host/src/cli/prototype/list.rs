@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use crate::cli::{Printer, RunArgs, table};
-use crate::pipeline::Prototypes;
 
 // List the app's installed prototypes with their descriptions.
 #[derive(Debug, clap::Args)]
@@ -21,15 +20,14 @@ pub struct SearchArgs {
     run: RunArgs,
 }
 
-fn rows(run: &RunArgs, filter: Option<&str>) -> anyhow::Result<Vec<Vec<String>>> {
-    let app = crate::cli::open_app()?;
-    let limits = run.limits()?;
-    let engine = run.engine(&limits)?;
-    let mut prototypes = Prototypes::new(&app, &engine, limits);
+fn rows(
+    run: &RunArgs,
+    filter: Option<&str>,
+    printer: &Printer,
+) -> anyhow::Result<Vec<Vec<String>>> {
     let mut rows = Vec::new();
-    for installed in app.installed_prototypes()? {
-        let reference = installed.reference();
-        let summary = prototypes.load(None, &reference)?.info.summary().to_string();
+    for (reference, info) in run.open(printer)?.installed_prototypes()? {
+        let summary = info.summary().to_string();
         let text = format!("{reference} {summary}").to_lowercase();
         if filter.is_none_or(|f| text.contains(&f.to_lowercase())) {
             rows.push(vec![reference, summary]);
@@ -40,14 +38,14 @@ fn rows(run: &RunArgs, filter: Option<&str>) -> anyhow::Result<Vec<Vec<String>>>
 
 /// Run `kiln prototype list`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let rows = rows(&args.run, None)?;
+    let rows = rows(&args.run, None, printer)?;
     printer.text(&table::render(&["PROTOTYPE", "DESCRIPTION"], &rows))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Run `kiln prototype search`.
 pub fn search(args: SearchArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let rows = rows(&args.run, Some(&args.text))?;
+    let rows = rows(&args.run, Some(&args.text), printer)?;
     if rows.is_empty() {
         printer.note(&format!("no installed prototype matches `{}`", args.text));
     } else {

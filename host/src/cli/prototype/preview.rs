@@ -5,11 +5,7 @@ use std::process::ExitCode;
 
 use crate::cli::params::{self, ParamArgs};
 use crate::cli::{Printer, RunArgs};
-use std::collections::BTreeMap;
-
-use crate::manifest::{self, Format, permissions};
-use crate::pipeline;
-use crate::prototype::Environment;
+use crate::manifest::{self, Format};
 
 /// The long help of this verb (`--help`), set on its subcommand: deferred arguments
 /// cannot carry it (see `cli/mod.rs`).
@@ -55,22 +51,8 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         ParamArgs::Params(params) => params,
     };
     let component = args.component.unwrap_or_else(|| loaded.info.name.clone());
-    let env = Environment::preview(&args.env_namespace);
-    let rendered =
-        loaded.prototype.generate(&loaded.info, &component, &params, &env, &loaded.limits)?;
-    printer.logs(&component, &rendered.logs);
-    // What a preview prints may be piped into kubectl: it holds to the rules of a render.
-    let manifest::Processed { objects, problems } = manifest::admit(&component, rendered.objects);
-    if let Some(problem) = problems.into_iter().next() {
-        return Err(pipeline::Error::Manifest(problem).into());
-    }
-    if let Some(grant) = loaded.grant {
-        let grants = BTreeMap::from([(component.clone(), grant)]);
-        let violations = permissions::check(&objects, &args.env_namespace, &grants);
-        if !violations.is_empty() {
-            return Err(pipeline::Error::NotPermitted(violations).into());
-        }
-    }
+    let session = args.run.session(None, printer)?;
+    let objects = session.preview(&loaded, &component, &params, &args.env_namespace)?;
     let values: Vec<serde_json::Value> = objects.into_iter().map(|o| o.value).collect();
     printer.data_with(|out| manifest::write(&values, args.output, out))?;
     Ok(ExitCode::SUCCESS)

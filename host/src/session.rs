@@ -1,0 +1,631 @@
+//! The one door into the library. A command builds one [`Session`] from its arguments (the
+//! app, how prototypes run: limits, cache policy, where compiling happens; and where notes go)
+//! and makes one call, which returns everything the command prints: the placed objects with
+//! their namespace and cluster, the validation report, the outcome of an apply.
+//!
+//! What a session does is the order of the data flow (see the README's Layout): run the
+//! prototypes ([`crate::pipeline::generate`]), place their objects and check each against its
+//! package's grant (offline, or with the scopes the cluster's discovery reports), validate, then
+//! act on the cluster. Every command that renders goes through here, so the grant and the
+//! validation gate are kept in one place. Notes on the way (the compiled-code cache's, the
+//! prototypes' logs, findings printed before another command's output) go to the session's
+//! [`Reporter`].
+//!
+//! To add a cluster verb: an operation on [`Connected`] (the objects are placed by what the
+//! cluster serves and checked against the grant before it is reachable), a file in `cli/` that
+//! parses, calls it and prints, and a variant of `cli::Command`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::Value;
+
+use crate::app::{App, ParamTarget};
+use crate::cluster::{self, ApplyOptions, Diff, Event, InventoryRef, Report};
+use crate::manifest::{self, Object, permissions};
+use crate::pipeline::{self, Generated, Prototypes, Rendering};
+use crate::prototype::{Environment, Info, ParamSpec, ParamValue, Params};
+use crate::registry::{self, Fetched};
+use crate::render::{Engine, EngineOptions, Limit, Limits, LogLine, Prototype};
+use crate::validate::{self, Finding};
+
+/// Where a session's notes go while it works; what a command returns is its result, not a
+/// note. Text from guests reaches a reporter as the guests wrote it: a reporter that shows it
+/// on a terminal escapes it (see [`crate::untrusted`]).
+pub trait Reporter: Sync {
+    /// Something the user should know, shown unless they asked for quiet (the cache's notes).
+    fn note(&self, text: &str);
+    /// Something shown only when they asked for more (what was loaded, from where).
+    fn detail(&self, text: &str);
+    /// What a component's prototype logged while it rendered.
+    fn logs(&self, component: &str, lines: &[LogLine]);
+    /// Something that may be a mistake, shown unless they asked for quiet.
+    fn warn(&self, text: &str);
+    /// A validation finding, found on the way to another command's output (`show`, `apply`).
+    fn finding(&self, finding: &Finding);
+}
+
+/// How prototypes run in a session.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Sandbox limits as `NAME=VALUE` (`--limit`), over Kiln's defaults.
+    pub limits: Vec<String>,
+    /// Compile and validate without reading or writing the cache (compiled code, and what
+    /// earlier validations found valid).
+    pub no_cache: bool,
+    /// The executable that compiles prototypes in a child process, so that the compile
+    /// budget's time and memory limits hold (see [`EngineOptions::compile_in`]); `None`
+    /// compiles in this process.
+    pub compiler: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Settings that compile in a child process running this executable.
+    pub fn compiling_in_child(limits: Vec<String>, no_cache: bool) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().map_err(|e| {
+            anyhow::anyhow!("cannot find Kiln's own executable, which compiles prototypes: {e}")
+        })?;
+        Ok(Settings { limits, no_cache, compiler: Some(exe) })
+    }
+}
+
+/// Which part of an app a command works on: an environment, and every component of it or only
+/// some.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// The environment.
+    pub env: String,
+    /// Only these components; empty for all.
+    pub components: Vec<String>,
+}
+
+/// Whether a command refuses output that validation finds errors in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Validate, report every finding, refuse errors.
+    Validate,
+    /// Skip validation (`--no-validate`): refuse only objects that cannot be placed at all.
+    /// The grant is never skipped.
+    PlaceOnly,
+}
+
+/// How prototypes run for one command: an engine and the limits they run under.
+pub struct Runner {
+    /// Compiles, caches and instantiates prototypes.
+    pub engine: Engine,
+    /// What every prototype may use.
+    pub limits: Limits,
+}
+
+/// One command's way into the library (see the module's docs).
+pub struct Session<'r> {
+    app: Option<App>,
+    settings: Settings,
+    reporter: &'r dyn Reporter,
+}
+
+impl<'r> Session<'r> {
+    /// A session for `app` (none for commands that work outside one, such as previewing a
+    /// `.wasm` file).
+    pub fn new(app: Option<App>, settings: Settings, reporter: &'r dyn Reporter) -> Self {
+        Session { app, settings, reporter }
+    }
+
+    /// The app in `dir` or a parent, and a session for it.
+    pub fn find(
+        dir: &Path,
+        settings: Settings,
+        reporter: &'r dyn Reporter,
+    ) -> anyhow::Result<Self> {
+        Ok(Session::new(Some(App::find(dir)?), settings, reporter))
+    }
+
+    /// The session's app.
+    pub fn app(&self) -> anyhow::Result<&App> {
+        self.app.as_ref().context("this command works on an app, and none was opened")
+    }
+
+    /// Where notes go.
+    pub fn reporter(&self) -> &'r dyn Reporter {
+        self.reporter
+    }
+
+    /// The limits for prototypes of this session: Kiln's defaults under the settings'.
+    pub fn limits(&self) -> anyhow::Result<Limits> {
+        let mut limits = Limits::default();
+        for setting in &self.settings.limits {
+            limits.apply(setting).map_err(|e| anyhow::anyhow!("invalid `--limit`: {e}"))?;
+        }
+        Ok(limits)
+    }
+
+    /// How prototypes run: an engine for this session's limits and cache policy.
+    pub fn runner(&self) -> anyhow::Result<Runner> {
+        let limits = self.limits()?;
+        let mut options = EngineOptions {
+            max_stack: limits.get_usize(Limit::Stack),
+            compile_limits: limits,
+            compile_in: self.settings.compiler.clone(),
+            ..Default::default()
+        };
+        if self.settings.no_cache {
+            options.cache_dir = None;
+        }
+        Ok(Runner { engine: Engine::new(options), limits })
+    }
+
+    /// Report the engine's notes about its cache, then drop them.
+    pub fn flush_notes(&self, engine: &Engine) {
+        for note in engine.take_notes() {
+            self.reporter.note(&note);
+        }
+    }
+
+    /// Where validation results are remembered: beside the compiled code, and nowhere without
+    /// the cache.
+    fn memo_dir(&self) -> Option<PathBuf> {
+        if self.settings.no_cache { None } else { crate::render::Cache::default_dir() }
+    }
+
+    /// Run the prototypes of the selection, reporting the engine's notes and the prototypes'
+    /// logs; their objects are not placed yet.
+    pub fn generate(&self, selection: &Selection) -> anyhow::Result<Generated> {
+        let app = self.app()?;
+        let runner = self.runner()?;
+        let generated = pipeline::generate(
+            app,
+            &selection.env,
+            &selection.components,
+            &runner.engine,
+            runner.limits,
+        );
+        self.flush_notes(&runner.engine);
+        let generated = generated?;
+        for (component, lines) in generated.logs() {
+            self.reporter.logs(component, lines);
+        }
+        Ok(generated)
+    }
+
+    /// Render the selection, placing its objects with what Kiln knows offline (see
+    /// [`Generated::place`]).
+    pub fn render(&self, selection: &Selection) -> anyhow::Result<Rendering> {
+        Ok(self.generate(selection)?.place(&BTreeMap::new())?)
+    }
+
+    /// `kiln validate`: render the selection and check it offline, every finding in the report.
+    pub fn validate(&self, selection: &Selection) -> anyhow::Result<validate::Report> {
+        let rendering = self.render(selection)?;
+        Ok(pipeline::validate(self.app()?, &rendering, self.memo_dir().as_deref())?)
+    }
+
+    /// `kiln show` (and `apply --dry-run=client`): the selection's objects as they would be
+    /// applied, through the validation `gate`.
+    pub fn show(&self, selection: &Selection, gate: Gate) -> anyhow::Result<Rendering> {
+        let rendering = self.render(selection)?;
+        self.gate(&rendering, gate)?;
+        Ok(rendering)
+    }
+
+    /// What a command does before it goes on with a rendering: validate, report every finding
+    /// and refuse errors; or, with [`Gate::PlaceOnly`], refuse only what could not be placed.
+    fn gate(&self, rendering: &Rendering, gate: Gate) -> anyhow::Result<()> {
+        if gate == Gate::PlaceOnly {
+            rendering.check_placed()?;
+            return Ok(());
+        }
+        let report = pipeline::validate(self.app()?, rendering, self.memo_dir().as_deref())?;
+        for finding in &report.findings {
+            self.reporter.finding(finding);
+        }
+        if report.is_valid() {
+            return Ok(());
+        }
+        Err(validate::Error::Invalid {
+            environment: rendering.environment.clone(),
+            summary: report.summary(),
+            flag: "--no-validate",
+        }
+        .into())
+    }
+
+    /// Render the selection and connect to its environment's cluster (or the kubeconfig
+    /// `context` given instead), then place the objects by the scope the cluster's discovery
+    /// reports for each kind, so each object's grant is checked against where it will really
+    /// land before anything is sent. With [`Gate::Validate`], output that does not validate is
+    /// refused, and what Kiln can tell offline is refused before the cluster is contacted.
+    pub fn connect(
+        &self,
+        selection: &Selection,
+        gate: Gate,
+        context: Option<String>,
+    ) -> anyhow::Result<Connected> {
+        let app = self.app()?;
+        let generated = self.generate(selection)?;
+        if gate == Gate::Validate {
+            self.refuse_invalid_offline(&generated)?;
+        }
+        let destination = generated.destination().clone();
+        let target = cluster::Target {
+            context: context.or(destination.context),
+            server: destination.server,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the runtime the cluster client runs on")?;
+        let kinds = generated.kinds();
+        let (cluster, discovered) = block_on(&runtime, async {
+            let cluster = cluster::Cluster::connect(&target).await?;
+            let discovered = cluster.scopes(&kinds).await?;
+            Ok((cluster, discovered))
+        })?;
+        let rendering = generated.place(&discovered)?;
+        self.gate(&rendering, gate)?;
+        Ok(Connected {
+            objects: rendering.objects.into_iter().map(|o| (o.component, o.value)).collect(),
+            inventory: InventoryRef {
+                app: app.name().into(),
+                environment: selection.env.clone(),
+                namespace: destination.namespace,
+            },
+            components: selection.components.clone(),
+            target,
+            runtime,
+            cluster,
+        })
+    }
+
+    /// What fails validation offline fails at once, without a cluster to reach: placing by
+    /// the cluster's scopes changes only where objects of kinds Kiln did not know go, never
+    /// whether the rest is valid. What the grant refuses offline waits for the cluster, which
+    /// may know the kind's scope; warnings wait for the final validation.
+    fn refuse_invalid_offline(&self, generated: &Generated) -> anyhow::Result<()> {
+        match generated.clone().place(&BTreeMap::new()) {
+            Ok(rendering) => {
+                let memo = self.memo_dir();
+                let report = pipeline::validate(self.app()?, &rendering, memo.as_deref())?;
+                if !report.is_valid() {
+                    self.gate(&rendering, Gate::Validate)?;
+                }
+                Ok(())
+            }
+            Err(pipeline::Error::NotPermitted(_)) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The prototype a command names: a `.wasm` file, or an installed prototype of the app
+    /// (full or unambiguous short name), loaded with this session's engine and described.
+    pub fn load_prototype(&self, target: &str) -> anyhow::Result<Loaded> {
+        let runner = self.runner()?;
+        let (label, wasm, grant) = self.read_prototype(target)?;
+        let started = std::time::Instant::now();
+        let mut prototype = runner
+            .engine
+            .load(&label, &wasm)
+            .with_context(|| format!("cannot load prototype `{target}`"))?;
+        self.reporter.detail(&format!(
+            "loaded {target} ({}, {:?} {:?} code) in {:.1?}",
+            prototype.digest(),
+            prototype.code_source(),
+            prototype.tier(),
+            started.elapsed()
+        ));
+        self.flush_notes(&runner.engine);
+        let info = prototype.describe(&runner.limits)?;
+        Ok(Loaded { prototype, info, limits: runner.limits, grant })
+    }
+
+    /// Read the prototype `target` names: the label for messages, the verified wasm and, for
+    /// an installed one, its package's grant.
+    fn read_prototype(
+        &self,
+        target: &str,
+    ) -> anyhow::Result<(String, Vec<u8>, Option<permissions::Grant>)> {
+        let path = Path::new(target);
+        if is_file_target(target) {
+            let label =
+                path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            return Ok((label, fs_err::read(path)?, None));
+        }
+        let app = self.app.as_ref().with_context(|| {
+            format!(
+                "`{target}` is not a .wasm file, and installed prototypes are looked up in an app"
+            )
+        })?;
+        let installed = app.find_prototype(target)?;
+        let (wasm, granted) = app.read_prototype(&installed)?;
+        let grant = permissions::Grant { package: installed.package_reference(), granted };
+        Ok((installed.reference(), wasm, Some(grant)))
+    }
+
+    /// `kiln prototype preview`: render `loaded` as `component` with `params` in a preview
+    /// environment with `namespace`, reporting its logs. The objects hold to the rules of a
+    /// render (what a preview prints may be piped into kubectl), and an installed prototype's
+    /// to its package's grant.
+    pub fn preview(
+        &self,
+        loaded: &Loaded,
+        component: &str,
+        params: &Params,
+        namespace: &str,
+    ) -> anyhow::Result<Vec<Object>> {
+        let env = Environment::preview(namespace);
+        let rendered =
+            loaded.prototype.generate(&loaded.info, component, params, &env, &loaded.limits)?;
+        self.reporter.logs(component, &rendered.logs);
+        let manifest::Processed { objects, problems } =
+            manifest::admit(component, rendered.objects);
+        if let Some(problem) = problems.into_iter().next() {
+            return Err(pipeline::Error::Manifest(problem).into());
+        }
+        if let Some(grant) = &loaded.grant {
+            let grants = BTreeMap::from([(component.to_string(), grant.clone())]);
+            let violations = permissions::check(&objects, namespace, &grants);
+            if !violations.is_empty() {
+                return Err(pipeline::Error::NotPermitted(violations).into());
+            }
+        }
+        Ok(objects)
+    }
+
+    /// The app's prototypes, loaded with `runner` each once however many components use it.
+    pub fn prototypes<'a>(&'a self, runner: &'a Runner) -> anyhow::Result<Prototypes<'a>> {
+        Ok(Prototypes::new(self.app()?, &runner.engine, runner.limits))
+    }
+}
+
+impl Session<'_> {
+    /// `kiln generate`'s first step: the prototype a new component would use (an installed
+    /// one, checked against the lock, or a `.wasm` file inside the app), loaded and described,
+    /// with the reference its component file will hold.
+    pub fn component_prototype(&self, target: &str) -> anyhow::Result<(String, Loaded)> {
+        let app = self.app()?;
+        let reference = if target.ends_with(".wasm") {
+            app_relative(app.dir().root(), target)?
+        } else {
+            app.find_prototype(target)?.reference()
+        };
+        let runner = self.runner()?;
+        let loaded =
+            Prototypes::new(app, &runner.engine, runner.limits).load(None, &reference)?.clone();
+        self.flush_notes(&runner.engine);
+        let pipeline::Loaded { prototype, info, grant } = loaded;
+        Ok((reference, Loaded { prototype, info, limits: runner.limits, grant }))
+    }
+
+    /// `kiln generate`: add `component`, an instance of the prototype `reference` names with
+    /// `params`, after rendering it once in the default environment's namespace (the params
+    /// are checked by the prototype itself before anything is written).
+    pub fn add_component(
+        &self,
+        reference: &str,
+        loaded: &Loaded,
+        component: &str,
+        params: &Params,
+    ) -> anyhow::Result<()> {
+        let app = self.app()?;
+        crate::app::check_component_name(component)?;
+        let env = match app.default_environment().map(|e| app.environment(e)) {
+            Some(Ok(env)) => Environment::preview(&env.namespace),
+            _ => Environment::preview("default"),
+        };
+        loaded
+            .prototype
+            .generate(&loaded.info, component, params, &env, &loaded.limits)
+            .with_context(|| format!("cannot generate component `{component}`"))?;
+        app.add_component(component, reference, params)?;
+        Ok(())
+    }
+
+    /// The app's installed prototypes, each with its description.
+    pub fn installed_prototypes(&self) -> anyhow::Result<Vec<(String, Info)>> {
+        let app = self.app()?;
+        let runner = self.runner()?;
+        let mut prototypes = Prototypes::new(app, &runner.engine, runner.limits);
+        let mut found = Vec::new();
+        for installed in app.installed_prototypes()? {
+            let reference = installed.reference();
+            let info = prototypes.load(None, &reference)?.info.clone();
+            found.push((reference, info));
+        }
+        Ok(found)
+    }
+
+    /// `kiln param set`: set `key` to `text` at `target`, typed by the prototype that declares
+    /// it (a string, with a warning, when none does). The components and environments the
+    /// change affects are rendered with it first: a value a prototype rejects is not written.
+    pub fn set_param(&self, target: ParamTarget<'_>, key: &str, text: &str) -> anyhow::Result<()> {
+        let app = self.app()?;
+        let runner = self.runner()?;
+        let mut prototypes = Prototypes::new(app, &runner.engine, runner.limits);
+        let component = match target {
+            ParamTarget::Component(c) | ParamTarget::EnvComponent { component: c, .. } => Some(c),
+            ParamTarget::EnvGlobal(_) => None,
+        };
+        let value = match param_spec(app, &mut prototypes, component, key)? {
+            Some(spec) => spec.parse(text)?,
+            None => {
+                self.reporter.warn(&format!("no prototype declares `{key}`; stored as a string"));
+                ParamValue::String(text.to_string())
+            }
+        };
+        let change = app.param_change(target, key, &value)?;
+        let changed = app.with_change(&change)?;
+        for (env, selection) in affected(app, target)? {
+            let generated =
+                pipeline::generate(&changed, &env, &selection, &runner.engine, runner.limits);
+            self.flush_notes(&runner.engine);
+            generated.with_context(|| {
+                format!("`{key}` was not set: the prototype refuses it in environment `{env}`")
+            })?;
+        }
+        app.write_change(&change)?;
+        Ok(())
+    }
+
+    /// Check that the prototypes of a package fetched for `pkg install` or `pkg update` are
+    /// what its manifest says, compiling each into optimised code in the compiled-code cache
+    /// on the way, so that renders find it ready (see [`crate::render::Tier`]). A prototype
+    /// that cannot be compiled within the compile budget, or described within the limits,
+    /// cannot be checked: the package is refused, naming the limit.
+    pub fn check_package(&self, runner: &Runner, fetched: &Fetched) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let checked = registry::check_prototypes(fetched, &runner.engine, &runner.limits);
+        self.flush_notes(&runner.engine);
+        let compiled = checked?;
+        if compiled > 0 {
+            self.reporter.detail(&format!(
+                "compiled {compiled} prototype(s) of {} into optimised code in {:.1?}",
+                fetched.reference(),
+                started.elapsed()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The spec of `key`: from the component's prototype, or for an environment-wide param from
+/// any component's or installed prototype that declares it.
+fn param_spec(
+    app: &App,
+    prototypes: &mut Prototypes,
+    component: Option<&str>,
+    key: &str,
+) -> anyhow::Result<Option<ParamSpec>> {
+    if let Some(component) = component {
+        let file = app.component(component)?;
+        let info = &prototypes.load(Some(component), &file.prototype)?.info;
+        return Ok(Some(info.param(key).cloned().ok_or_else(|| info.unknown_param(key))?));
+    }
+    let mut references: Vec<String> = Vec::new();
+    for name in app.components()? {
+        references.push(app.component(&name)?.prototype);
+    }
+    references.extend(app.installed_prototypes()?.iter().map(|p| p.reference()));
+    for reference in references {
+        if let Some(spec) = prototypes.load(None, &reference)?.info.param(key) {
+            return Ok(Some(spec.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// What a change of a param at `target` may change: (environment, components to render; all
+/// when empty).
+fn affected(app: &App, target: ParamTarget) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    Ok(match target {
+        ParamTarget::Component(c) => {
+            app.environments()?.into_iter().map(|env| (env, vec![c.to_string()])).collect()
+        }
+        ParamTarget::EnvComponent { env, component } => {
+            vec![(env.to_string(), vec![component.to_string()])]
+        }
+        ParamTarget::EnvGlobal(env) => vec![(env.to_string(), Vec::new())],
+    })
+}
+
+/// The path of `file` relative to the app's root; it must be inside the app.
+fn app_relative(root: &Path, file: &str) -> anyhow::Result<String> {
+    let file = fs_err::canonicalize(file)?;
+    let root = fs_err::canonicalize(root)?;
+    let relative = file.strip_prefix(&root).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is outside the app; copy the prototype into the app (e.g. prototypes/) first",
+            file.display()
+        )
+    })?;
+    Ok(relative.to_string_lossy().into_owned())
+}
+
+/// Whether a command's prototype argument names a file rather than an installed prototype.
+pub fn is_file_target(target: &str) -> bool {
+    target.ends_with(".wasm") || target.contains('/') && Path::new(target).is_file()
+}
+
+/// A prototype loaded by [`Session::load_prototype`], with its description.
+pub struct Loaded {
+    /// Ready to run.
+    pub prototype: Prototype,
+    /// Its description.
+    pub info: Info,
+    /// The limits it runs under.
+    pub limits: Limits,
+    /// What its package was granted; `None` for a `.wasm` file, which is the user's own.
+    pub grant: Option<permissions::Grant>,
+}
+
+/// A rendering placed for its cluster and connected to it: what `apply`, `diff` and `delete`
+/// act on.
+pub struct Connected {
+    /// The objects, in apply order, each with its component.
+    pub objects: Vec<(String, Value)>,
+    /// Where the environment's inventory lives.
+    pub inventory: InventoryRef,
+    /// The components selected (empty: all), which bounds what prune and delete may touch.
+    pub components: Vec<String>,
+    /// The cluster, as the environment (or the command line) names it.
+    pub target: cluster::Target,
+    /// The client's tasks run on this runtime, so the two go together.
+    runtime: tokio::runtime::Runtime,
+    cluster: cluster::Cluster,
+}
+
+impl Connected {
+    /// Server-side apply the objects (see [`cluster::apply`]); the components are the
+    /// selection's.
+    pub fn apply(
+        &self,
+        options: &ApplyOptions,
+        on_event: &(dyn Fn(&Event) + Sync),
+    ) -> anyhow::Result<Report> {
+        let options = ApplyOptions { components: self.components.clone(), ..options.clone() };
+        block_on(
+            &self.runtime,
+            cluster::apply(&self.cluster, &self.objects, &self.inventory, &options, on_event),
+        )
+    }
+
+    /// What an apply would change, from a server-side dry run (see [`cluster::diff`]).
+    pub fn diff(&self, force_conflicts: bool) -> anyhow::Result<Vec<Diff>> {
+        block_on(&self.runtime, cluster::diff(&self.cluster, &self.objects, force_conflicts))
+    }
+
+    /// Delete the objects, Kiln's only, waiting up to `wait` until they are gone (see
+    /// [`cluster::delete`]).
+    pub fn delete(
+        &self,
+        wait: Option<Duration>,
+        on_event: &(dyn Fn(&Event) + Sync),
+    ) -> anyhow::Result<Report> {
+        block_on(
+            &self.runtime,
+            cluster::delete(
+                &self.cluster,
+                &self.objects,
+                &self.inventory,
+                &self.components,
+                wait,
+                on_event,
+            ),
+        )
+    }
+}
+
+/// Run `future` on `runtime`, with Ctrl-C as an error.
+fn block_on<T>(
+    runtime: &tokio::runtime::Runtime,
+    future: impl Future<Output = Result<T, cluster::Error>>,
+) -> anyhow::Result<T> {
+    Ok(runtime.block_on(async {
+        tokio::select! {
+            result = future => result,
+            _ = tokio::signal::ctrl_c() => Err(cluster::Error::Interrupted),
+        }
+    })?)
+}
