@@ -48,6 +48,16 @@ impl ParamType {
             ParamType::Object => "JSON",
         }
     }
+
+    /// The indefinite article of [`ParamType::name`]: "an integer", "a string".
+    pub fn article(self) -> &'static str {
+        match self {
+            ParamType::Integer | ParamType::Object => "an",
+            ParamType::String | ParamType::Number | ParamType::Boolean | ParamType::StringList => {
+                "a"
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for ParamType {
@@ -105,7 +115,10 @@ impl std::fmt::Display for ParamValue {
         match self {
             ParamValue::String(s) => f.write_str(s),
             ParamValue::StringList(list) => f.write_str(&list.join(",")),
-            other => write!(f, "{}", other.to_json()),
+            ParamValue::Integer(_)
+            | ParamValue::Number(_)
+            | ParamValue::Boolean(_)
+            | ParamValue::Object(_) => write!(f, "{}", self.to_json()),
         }
     }
 }
