@@ -12,6 +12,10 @@
 //!
 //! It also lists the Rust SDK's sources (`guest-components/sdk/src`) for `kiln prototype new`
 //! to embed (see `scaffold.rs`): a file added to the SDK is carried without anyone listing it.
+//!
+//! And it reads `wit/prototype.wit` with `wit-parser` (the parser `bindgen!` uses) into
+//! `OUT_DIR/wit.rs`: the package's name and version and the world's imports, so the host's
+//! version checks, messages and templates follow the WIT instead of a copy of it.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -21,6 +25,7 @@ const FLAG: &str = "-Wl,-z,pack-relative-relocs";
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     embed_sdk();
+    describe_wit();
     println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let native = var("TARGET") == var("HOST");
@@ -75,4 +80,49 @@ fn embed_sdk() {
     list.push(']');
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
     std::fs::write(out.join("sdk_sources.rs"), list).expect("OUT_DIR is writable");
+}
+
+/// Write `OUT_DIR/wit.rs`: `WIT_PACKAGE` (`kiln:prototype`), `WIT_VERSION` (`0.2.0`) and
+/// `WORLD_IMPORTS`, the full names of the interfaces with functions that the `prototype` world
+/// imports (`kiln:prototype/log@0.2.0`, ...), in the WIT's order.
+fn describe_wit() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let dir = manifest.join("../wit");
+    println!("cargo::rerun-if-changed={}", dir.display());
+    let mut resolve = wit_parser::Resolve::new();
+    let (package, _) = resolve
+        .push_path(&dir)
+        .unwrap_or_else(|e| panic!("cannot read the WIT in {}: {e:#}", dir.display()));
+    let world = resolve
+        .select_world(&[package], Some("prototype"))
+        .unwrap_or_else(|e| panic!("no world `prototype` in {}: {e:#}", dir.display()));
+    let name = &resolve.packages[package].name;
+    let version = name.version.as_ref().unwrap_or_else(|| {
+        panic!("the package in {} has no version (`package {name}@X.Y.Z;`)", dir.display())
+    });
+    let imports: Vec<String> = resolve.worlds[world]
+        .imports
+        .values()
+        .filter_map(|item| match item {
+            wit_parser::WorldItem::Interface { id, .. }
+                if !resolve.interfaces[*id].functions.is_empty() =>
+            {
+                Some(resolve.id_of(*id).expect("an imported interface of a package has a name"))
+            }
+            _ => None,
+        })
+        .collect();
+    let text = format!(
+        "/// The WIT package of the prototype world, `namespace:name`.\n\
+         pub const WIT_PACKAGE: &str = {package:?};\n\
+         /// The version of the WIT package, which this host implements.\n\
+         pub const WIT_VERSION: &str = {version:?};\n\
+         /// The interfaces with functions that the `prototype` world imports, by full name\n\
+         /// (`{package}/log@{version}`): what the host implements for every prototype.\n\
+         pub const WORLD_IMPORTS: &[&str] = &{imports:?};\n",
+        package = format!("{}:{}", name.namespace, name.name),
+        version = version.to_string(),
+    );
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    std::fs::write(out.join("wit.rs"), text).expect("OUT_DIR is writable");
 }

@@ -126,6 +126,7 @@ pub fn files(lang: Lang, name: &str, sdk: &Sdk) -> Result<Vec<(String, String, b
             .replace("{{type}}", &type_name)
             .replace("{{sdk}}", &sdk.dependency())
             .replace("{{sdk_version}}", env!("CARGO_PKG_VERSION"))
+            .replace("{{wit_version}}", crate::render::WIT_VERSION)
     };
     let mut files: Vec<(String, String, bool)> =
         templates.iter().map(|(path, text, exec)| (path.to_string(), fill(text), *exec)).collect();
@@ -210,6 +211,33 @@ mod tests {
         assert_eq!(bundled.keys().collect::<Vec<_>>(), used, "the SDK's dependencies");
         for (name, spec) in bundled {
             assert_eq!(spec, &workspace["workspace"]["dependencies"][name], "`{name}`");
+        }
+    }
+
+    /// Templates import the WIT's interfaces by name; each such name is one the world imports,
+    /// at the version of `wit/prototype.wit` (write `{{wit_version}}` in a template).
+    #[test]
+    fn templates_import_what_the_world_offers() {
+        let prefix = format!("{}/", crate::render::WIT_PACKAGE);
+        for lang in [Lang::Rust, Lang::Python, Lang::Js] {
+            for (path, text, _) in files(lang, "my-app", &Sdk::Bundled).unwrap() {
+                if path.ends_with(".wit") {
+                    continue;
+                }
+                for (at, _) in text.match_indices(&prefix) {
+                    let name: String = text[at..]
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || "-:/@.".contains(*c))
+                        .collect();
+                    let name = name.trim_end_matches('.');
+                    assert!(
+                        crate::render::WORLD_IMPORTS.contains(&name),
+                        "{path} of {lang:?} names `{name}`, which is not one of the world's \
+                         imports {:?} (host/templates/)",
+                        crate::render::WORLD_IMPORTS
+                    );
+                }
+            }
         }
     }
 

@@ -60,7 +60,7 @@ pub struct ComponentView {
 pub struct Params(Vec<wit::Param>);
 
 macro_rules! getters {
-    ($(($get:ident, $opt:ident, $case:ident, $ty:ty, $what:literal)),* $(,)?) => {$(
+    ($(($get:ident, $opt:ident, $case:ident, $ty:ty, $a:literal, $what:literal)),* $(,)?) => {$(
         #[doc = concat!("The ", $what, " param `name`; an error naming it if absent or of another type.")]
         pub fn $get(&self, name: &str) -> Result<$ty, Error> {
             self.$opt(name)?.ok_or_else(|| Error::param(name, "is required but has no value"))
@@ -71,7 +71,7 @@ macro_rules! getters {
             match self.value(name) {
                 None => Ok(None),
                 Some(ParamValue::$case(value)) => Ok(Some(value.clone())),
-                Some(_) => Err(Error::param(name, concat!("is not a ", $what))),
+                Some(other) => Err(not_a(name, concat!($a, " ", $what), other)),
             }
         }
     )*};
@@ -84,11 +84,11 @@ impl Params {
     }
 
     getters! {
-        (string, opt_string, String, String, "string"),
-        (integer, opt_integer, Integer, i64, "integer"),
-        (number, opt_number, Number, f64, "number"),
-        (boolean, opt_boolean, Boolean, bool, "boolean"),
-        (strings, opt_strings, StringList, Vec<String>, "list of strings"),
+        (string, opt_string, String, String, "a", "string"),
+        (integer, opt_integer, Integer, i64, "an", "integer"),
+        (number, opt_number, Number, f64, "a", "number"),
+        (boolean, opt_boolean, Boolean, bool, "a", "boolean"),
+        (strings, opt_strings, StringList, Vec<String>, "a", "list of strings"),
     }
 
     /// The object param `name`, decoded into `T`.
@@ -106,7 +106,28 @@ impl Params {
             Some(ParamValue::Object(json)) => serde_json::from_str(json)
                 .map(Some)
                 .map_err(|err| Error::param(name, format!("has the wrong shape: {err}"))),
-            Some(_) => Err(Error::param(name, "is not an object")),
+            Some(other) => Err(not_a(name, "an object", other)),
         }
+    }
+}
+
+/// The error of a getter for `expected` (e.g. "a string") on `found`, a value of another type.
+fn not_a(name: &str, expected: &str, found: &ParamValue) -> Error {
+    Error::param(name, format!("is not {expected} but {}", type_name(found)))
+}
+
+/// The type of `value`, with its article, as the getters' errors name it.
+///
+/// One arm per case of the WIT's `param-value`, so a case added to `wit/prototype.wit` fails
+/// to compile here: give it a getter in `getters!` above (or one like `object`), a constructor
+/// in `Param` and a `From` for its default (`info.rs`).
+fn type_name(value: &ParamValue) -> &'static str {
+    match value {
+        ParamValue::String(_) => "a string",
+        ParamValue::Integer(_) => "an integer",
+        ParamValue::Number(_) => "a number",
+        ParamValue::Boolean(_) => "a boolean",
+        ParamValue::StringList(_) => "a list of strings",
+        ParamValue::Object(_) => "an object",
     }
 }

@@ -45,31 +45,34 @@ pub struct ResolvedParam {
 /// on the command line; integers are accepted for numbers.
 pub fn typed(spec: &ParamSpec, raw: &RawParam) -> Result<ParamValue, AppError> {
     use serde_json::Value as J;
-    let value = match (spec.ty, &raw.value) {
-        (ParamType::String, J::String(s)) => Some(ParamValue::String(s.clone())),
-        (ParamType::Integer, J::Number(n)) => n.as_i64().map(ParamValue::Integer),
-        (ParamType::Number, J::Number(n)) => n.as_f64().map(ParamValue::Number),
-        (ParamType::Boolean, J::Bool(b)) => Some(ParamValue::Boolean(*b)),
-        (ParamType::StringList, J::String(s)) => spec.ty.parse(s).ok(),
-        (ParamType::StringList, J::Array(items)) => items
-            .iter()
-            .map(|i| i.as_str().map(String::from))
-            .collect::<Option<Vec<_>>>()
-            .map(ParamValue::StringList),
-        (ParamType::Object, value) => Some(ParamValue::Object(value.clone())),
-        _ => None,
+    // One arm per param type (no wildcard), so a new type fails to compile here until it
+    // says which JSON values it accepts.
+    let value = match spec.ty {
+        ParamType::String => raw.value.as_str().map(|s| ParamValue::String(s.to_string())),
+        ParamType::Integer => raw.value.as_i64().map(ParamValue::Integer),
+        ParamType::Number => raw.value.as_f64().map(ParamValue::Number),
+        ParamType::Boolean => raw.value.as_bool().map(ParamValue::Boolean),
+        ParamType::StringList => match &raw.value {
+            J::String(s) => spec.ty.parse(s).ok(),
+            J::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(String::from))
+                .collect::<Option<Vec<_>>>()
+                .map(ParamValue::StringList),
+            _ => None,
+        },
+        ParamType::Object => Some(ParamValue::Object(raw.value.clone())),
     };
     value.ok_or_else(|| AppError::Invalid {
         location: raw.origin.clone(),
-        message: format!("param `{}` expects {}, got `{}`", spec.name, article(spec.ty), raw.value),
+        message: format!(
+            "param `{}` expects {} {}, got `{}`",
+            spec.name,
+            spec.ty.article(),
+            spec.ty,
+            raw.value
+        ),
     })
-}
-
-fn article(ty: ParamType) -> String {
-    match ty {
-        ParamType::Integer | ParamType::Object => format!("an {ty}"),
-        _ => format!("a {ty}"),
-    }
 }
 
 /// Resolve the params of component `name` for `env`: every declared param that has a value,

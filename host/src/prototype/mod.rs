@@ -1,5 +1,24 @@
 //! What a prototype is to the rest of Kiln, as plain values: its self-description ([`Info`]),
 //! typed params and the [`Environment`] it renders for. No Wasm here: `render` fills these in.
+//!
+//! # Adding a param type
+//!
+//! A param type is a case of `param-type` and of `param-value` in `wit/prototype.wit`. Add it
+//! there, then build: every place that must decide what the type means matches on it with one
+//! arm per case (no `_ =>`), so each fails to compile until it does.
+//!
+//! - `render/bindings.rs`: `type_from_wit`, `value_from_wit` (fail as soon as the WIT has the
+//!   case), and `value_to_wit`.
+//! - Here: the case of [`ParamType`] and [`ParamValue`]; `ParamType::name`, `placeholder`
+//!   and `article`; `ParamValue::param_type`, `to_json` and its `Display` (as typed).
+//! - `prototype/params.rs`: `ParamType::parse`, the value from command-line text.
+//! - `app/params.rs`: `typed`, the values an app file may give it.
+//! - `validate/params.rs`: `json_schema`, its JSON Schema.
+//! - The Rust SDK, `guest-components/sdk/src/context.rs`: `type_name`; then, by hand, a getter
+//!   there, a `Param` constructor and a `From` for defaults in `info.rs`.
+//!
+//! Not checked by the compiler: the JavaScript and Python templates in `host/templates/`, which
+//! spell types as strings, and the table of types in `docs/prototypes.md`.
 
 mod params;
 
@@ -46,6 +65,16 @@ impl ParamType {
             ParamType::Boolean => "true|false",
             ParamType::StringList => "A,B,...",
             ParamType::Object => "JSON",
+        }
+    }
+
+    /// The indefinite article of [`ParamType::name`]: "an integer", "a string".
+    pub fn article(self) -> &'static str {
+        match self {
+            ParamType::Integer | ParamType::Object => "an",
+            ParamType::String | ParamType::Number | ParamType::Boolean | ParamType::StringList => {
+                "a"
+            }
         }
     }
 }
@@ -105,7 +134,10 @@ impl std::fmt::Display for ParamValue {
         match self {
             ParamValue::String(s) => f.write_str(s),
             ParamValue::StringList(list) => f.write_str(&list.join(",")),
-            other => write!(f, "{}", other.to_json()),
+            ParamValue::Integer(_)
+            | ParamValue::Number(_)
+            | ParamValue::Boolean(_)
+            | ParamValue::Object(_) => write!(f, "{}", self.to_json()),
         }
     }
 }

@@ -18,7 +18,7 @@ pub enum ParamError {
         suggestion: Option<String>,
     },
     /// A value that cannot be read as the param's type.
-    #[error("param `{name}` expects {article} {ty}, got `{value}`: {reason}", article = article(*ty))]
+    #[error("param `{name}` expects {article} {ty}, got `{value}`: {reason}", article = ty.article())]
     Invalid {
         /// The param.
         name: String,
@@ -30,7 +30,7 @@ pub enum ParamError {
         reason: String,
     },
     /// A typed value of another type than declared.
-    #[error("param `{name}` expects {article} {expected}, got {found_article} {found}", article = article(*expected), found_article = article(*found))]
+    #[error("param `{name}` expects {article} {expected}, got {found_article} {found}", article = expected.article(), found_article = found.article())]
     WrongType {
         /// The param.
         name: String,
@@ -76,13 +76,6 @@ impl ParamError {
 
 fn did_you_mean(suggestion: &Option<String>) -> String {
     suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
-}
-
-fn article(ty: ParamType) -> &'static str {
-    match ty {
-        ParamType::Integer | ParamType::Object => "an",
-        _ => "a",
-    }
 }
 
 fn plural(names: &[String]) -> &'static str {

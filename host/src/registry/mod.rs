@@ -5,6 +5,19 @@
 //! Everything a registry serves is untrusted. [`fetch`] checks the manifest against the digest
 //! the index gives, every wasm against the digest the manifest gives, every name and every size,
 //! and returns the files in memory: nothing is written until all of it holds.
+//!
+//! # Adding a registry kind
+//!
+//! A kind is a case of [`Location`]. Add it, then build: these match on it with one arm per
+//! kind (no `_ =>`) and fail to compile until they say what the kind does:
+//!
+//! - here: `Location::uri` (what `kiln.toml` stores), `reference`, `kind` (the name
+//!   `kiln registry list` shows), [`default_name`], [`open`] (a [`Source`] in a module of its
+//!   own, as `dir.rs`, `git.rs` and `oci.rs`) and [`publish`];
+//! - the test `every_kind_reads_back_from_its_uri`, which wants an example of the kind.
+//!
+//! By hand: `Location::parse`, which must read the kind's URIs (that test fails until it
+//! reads back what `uri` writes), and the registry docs in `docs/`.
 
 mod builtin;
 mod check;
@@ -320,7 +333,7 @@ impl Location {
     pub fn reference(&self) -> Option<&str> {
         match self {
             Location::Git { reference, .. } => reference.as_deref(),
-            _ => None,
+            Location::Builtin | Location::Dir(_) | Location::Oci { .. } => None,
         }
     }
 
@@ -611,6 +624,33 @@ mod tests {
         assert!(parse("dir", Some("v1")).is_err(), "a directory has no ref");
         let loc = parse("git+file:///srv/r.git#v1", None).unwrap();
         assert_eq!((loc.uri().as_str(), loc.reference()), ("git+file:///srv/r.git", Some("v1")));
+    }
+
+    /// What `kiln.toml` stores of a location (its URI and ref) reads back as that location.
+    #[test]
+    fn every_kind_reads_back_from_its_uri() {
+        let cwd = Path::new("/work/app");
+        let git = |reference: Option<&str>| Location::Git {
+            url: "https://example.com/r.git".into(),
+            reference: reference.map(String::from),
+        };
+        let examples = [
+            Location::Dir("/work/app/regs/local".into()),
+            git(None),
+            git(Some("v1")),
+            Location::Oci { host: "127.0.0.1:5000".into(), namespace: "team/kiln".into() },
+        ];
+        // One arm per kind, no wildcard: a new kind fails to compile here until it has an
+        // example above.
+        let stored = |location: &Location| match location {
+            // Never stored: every app has it.
+            Location::Builtin => false,
+            Location::Dir(_) | Location::Git { .. } | Location::Oci { .. } => true,
+        };
+        for location in examples.iter().filter(|l| stored(l)) {
+            let read = Location::parse(&location.uri(), location.reference(), cwd);
+            assert_eq!(read.as_ref().ok(), Some(location), "{}: {read:?}", location.uri());
+        }
     }
 
     /// The seed's `ks registry add github.com/kubeflow/ksonnet` names a git host and a path.

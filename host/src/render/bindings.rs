@@ -13,9 +13,16 @@ mod generated {
     });
 }
 
+/// Facts of `wit/prototype.wit` that the host names in checks and messages, read from the
+/// WIT by `build.rs` (with the parser `bindgen!` uses), so they cannot drift from it.
+mod wit_facts {
+    include!(concat!(env!("OUT_DIR"), "/wit.rs"));
+}
+
 pub use generated::kiln;
 pub use generated::{Prototype, PrototypePre};
 use kiln::prototype::types as wit;
+pub use wit_facts::{WIT_PACKAGE, WIT_VERSION, WORLD_IMPORTS};
 
 /// Convert a guest's description into host types. Fails (with a message) on a default whose
 /// JSON does not parse; the remaining consistency checks are in `engine`.
@@ -120,5 +127,44 @@ pub fn component_to_wit(c: &ComponentView) -> wit::ComponentView {
         name: c.name.clone(),
         prototype: c.prototype.clone(),
         params: params_to_wit(&c.params),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WIT_PACKAGE, WIT_VERSION, WORLD_IMPORTS};
+
+    /// The docs that name the WIT package name it at the version of `wit/prototype.wit`.
+    #[test]
+    fn docs_name_the_wit_version() {
+        let docs = [
+            ("README.md", include_str!("../../../README.md")),
+            ("docs/prototypes.md", include_str!("../../../docs/prototypes.md")),
+        ];
+        let package = format!("{WIT_PACKAGE}@");
+        for (path, text) in docs {
+            assert!(text.contains(&package), "{path} no longer names `{package}`: drop it here");
+            for (at, _) in text.match_indices(&package) {
+                let version: String = text[at + package.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+                    .collect();
+                assert_eq!(
+                    version.trim_end_matches('.'),
+                    WIT_VERSION,
+                    "{path} names {package}{version}; wit/prototype.wit is at {WIT_VERSION}"
+                );
+            }
+        }
+    }
+
+    /// What `build.rs` read from the WIT: interfaces of this package at its version.
+    #[test]
+    fn the_world_imports_interfaces_of_the_package() {
+        assert!(!WORLD_IMPORTS.is_empty());
+        for name in WORLD_IMPORTS {
+            let interface = name.strip_prefix(&format!("{WIT_PACKAGE}/")).expect(name);
+            assert!(interface.ends_with(&format!("@{WIT_VERSION}")), "{name}");
+        }
     }
 }

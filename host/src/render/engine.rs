@@ -12,7 +12,7 @@ use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{CallHook, Store, StoreContextMut, Trap};
 
 use super::Error;
-use super::bindings::{self, PrototypePre};
+use super::bindings::{self, PrototypePre, WIT_PACKAGE, WIT_VERSION, WORLD_IMPORTS};
 use super::cache::{Cache, Key, Lookup};
 use super::limits::{Limit, Limits};
 use super::sandbox::{Host, LimitExceeded, LogLine, import_denied, no_sleeping};
@@ -410,9 +410,9 @@ impl Compiler {
                 Some(name) => denied(
                     name,
                     format!(
-                        "Kiln provides kiln:prototype/log@{WIT_VERSION}, \
-                         kiln:prototype/app@{WIT_VERSION} and WASI 0.2, and no matching \
-                         definition of this one ({message})"
+                        "Kiln provides {} and WASI 0.2, and no matching definition of this \
+                         one ({message})",
+                        WORLD_IMPORTS.join(", ")
                     ),
                 ),
                 None => Error::NotAPrototype { prototype: label.into(), message },
@@ -490,18 +490,20 @@ fn check_imports(label: &str, imports: &[String]) -> Result<(), Error> {
             return Err(Error::DeniedImport {
                 prototype: label.into(),
                 import: name.clone(),
-                reason: reason.into(),
+                reason,
             });
         }
-        if let Some((_, version)) =
-            name.strip_prefix("kiln:prototype/").and_then(|rest| rest.split_once('@'))
+        if let Some((_, version)) = name
+            .strip_prefix(WIT_PACKAGE)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .and_then(|rest| rest.split_once('@'))
             && version != WIT_VERSION
         {
             return Err(Error::NotAPrototype {
                 prototype: label.into(),
                 message: format!(
-                    "it was built for kiln:prototype@{version}, and this Kiln implements \
-                     kiln:prototype@{WIT_VERSION}; rebuild it against this Kiln's \
+                    "it was built for {WIT_PACKAGE}@{version}, and this Kiln implements \
+                     {WIT_PACKAGE}@{WIT_VERSION}; rebuild it against this Kiln's \
                      wit/prototype.wit, or `kiln pkg update` the package it came from"
                 ),
             });
@@ -522,7 +524,7 @@ impl Prototype {
     }
 
     /// The names of the component's imports (`wasi:cli/stdout@0.2.6`, `kiln:prototype/log@0.2.0`
-    /// ...), every one of which Kiln provides.
+    /// ...), every one of which Kiln provides (see [`WORLD_IMPORTS`]).
     pub fn imports(&self) -> &[String] {
         &self.imports
     }
@@ -737,9 +739,6 @@ type GenerateParams<'a> = (
 );
 /// Its result.
 type GenerateResult = Result<String, bindings::kiln::prototype::types::RenderError>;
-
-/// The version of the `kiln:prototype` WIT package this host implements.
-const WIT_VERSION: &str = "0.2.0";
 
 /// How much larger than the Wasm stack wasmtime's (unused) async fiber stack is set.
 const ASYNC_STACK_HEADROOM: usize = 1 << 20;

@@ -12,6 +12,7 @@ use wasmtime_wasi::{
 };
 
 use super::bindings::kiln::prototype::{app, log, types::Level};
+use super::bindings::{WIT_PACKAGE, WORLD_IMPORTS};
 use super::limits::{Limit, Limits};
 use crate::prototype::ComponentView;
 
@@ -22,10 +23,10 @@ pub const FIXED_TIME_SECS: u64 = 946_684_800;
 /// The seed of every prototype's random numbers, for the same reason.
 const RANDOM_SEED: u64 = 0x6b69_6c6e;
 
-/// Interfaces a prototype may import, by prefix. Everything else is refused before
-/// instantiation, with an error that names the import.
-const ALLOWED_IMPORTS: &[&str] = &[
-    "kiln:prototype/",
+/// WASI interfaces a prototype may import, by prefix; and the interfaces of the WIT package
+/// ([`WIT_PACKAGE`]). Everything else is refused before instantiation, with an error that
+/// names the import.
+const ALLOWED_WASI: &[&str] = &[
     "wasi:cli/",
     "wasi:io/",
     "wasi:clocks/",
@@ -35,14 +36,16 @@ const ALLOWED_IMPORTS: &[&str] = &[
     "wasi:filesystem/",
 ];
 
-/// Why an import is refused, for the error message.
-pub fn import_denied(name: &str) -> Option<&'static str> {
-    if ALLOWED_IMPORTS.iter().any(|prefix| name.starts_with(prefix)) {
+/// Why an import is refused, for the error message. An interface of the WIT package is let
+/// through here whatever its version; the engine then refuses another version by name.
+pub fn import_denied(name: &str) -> Option<String> {
+    let ours = name.strip_prefix(WIT_PACKAGE).is_some_and(|rest| rest.starts_with('/'));
+    if ours || ALLOWED_WASI.iter().any(|prefix| name.starts_with(prefix)) {
         None
     } else if name.starts_with("wasi:sockets/") || name.starts_with("wasi:http/") {
-        Some("prototypes run without network access")
+        Some("prototypes run without network access".into())
     } else {
-        Some("prototypes may import only kiln:prototype/log, kiln:prototype/app and sandboxed WASI")
+        Some(format!("prototypes may import only {} and sandboxed WASI", WORLD_IMPORTS.join(", ")))
     }
 }
 

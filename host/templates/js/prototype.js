@@ -1,7 +1,7 @@
 // {{name}}: a Kiln prototype that renders a Deployment. Build it with `./build`, try it with
 // `kiln prototype preview {{name}}.wasm --image=nginx:1.27 --replicas=2`.
 
-import log from "kiln:prototype/log@0.2.0";
+import log from "kiln:prototype/log@{{wit_version}}";
 
 export function describe() {
   return {
