@@ -469,6 +469,37 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// `kiln param diff`: every param of a component whose value differs between
+    /// environments `a` and `b`, by component and param.
+    pub fn compare_params(&self, a: &str, b: &str) -> anyhow::Result<Vec<ParamDifference>> {
+        let runner = self.runner()?;
+        let mut prototypes = self.prototypes(&runner)?;
+        let mut values = |env: &str| -> anyhow::Result<BTreeMap<(String, String), String>> {
+            let (_, components) = pipeline::resolve_all(&mut prototypes, env)?;
+            Ok(components
+                .into_iter()
+                .flat_map(|c| {
+                    let name = c.name.clone();
+                    crate::app::param_values(&c.params)
+                        .into_iter()
+                        .map(move |(k, v)| ((name.clone(), k), v.to_string()))
+                })
+                .collect())
+        };
+        let (a, b) = (values(a)?, values(b)?);
+        let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
+        Ok(keys
+            .into_iter()
+            .filter(|k| a.get(*k) != b.get(*k))
+            .map(|k| ParamDifference {
+                component: k.0.clone(),
+                param: k.1.clone(),
+                a: a.get(k).cloned(),
+                b: b.get(k).cloned(),
+            })
+            .collect())
+    }
+
     /// Check that the prototypes of a package fetched for `pkg install` or `pkg update` are
     /// what its manifest says, compiling each into optimised code in the compiled-code cache
     /// on the way, so that renders find it ready (see [`crate::render::Tier`]). A prototype
@@ -541,6 +572,19 @@ fn app_relative(root: &Path, file: &str) -> anyhow::Result<String> {
         )
     })?;
     Ok(relative.to_string_lossy().into_owned())
+}
+
+/// A param whose value differs between two environments (see [`Session::compare_params`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamDifference {
+    /// The component.
+    pub component: String,
+    /// The param.
+    pub param: String,
+    /// Its value in the first environment, if set there.
+    pub a: Option<String>,
+    /// Its value in the second.
+    pub b: Option<String>,
 }
 
 /// Whether a command's prototype argument names a file rather than an installed prototype.

@@ -176,7 +176,7 @@ impl Default for Limits {
             // code, at most 271 locals in a function and blocks nested 781 deep (its
             // interpreter's switch); it compiles in 5.4 s (quick) and 11.7 s (optimised) with
             // at most 450 MiB of data on 2 threads, 700 MiB on 8. These are 4-5 times that:
-            // see the budget benchmark in the README.
+            // see the budget benchmark in docs/benchmarks.md.
             (Limit::CompileFunctions, 60_000),
             (Limit::CompileCodeBytes, 32 << 20),
             (Limit::CompileLocals, 1_000),

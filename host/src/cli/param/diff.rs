@@ -1,11 +1,8 @@
 //! `kiln param diff ENV1 ENV2`.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use crate::app;
 use crate::cli::{Printer, RunArgs, table};
-use crate::pipeline::{Prototypes, resolve_all};
 
 // Show every component param whose value differs between two environments.
 #[derive(Debug, clap::Args)]
@@ -20,38 +17,11 @@ pub struct Args {
 
 /// Run `kiln param diff`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let session = args.run.open(printer)?;
-    let runner = session.runner()?;
-    let mut prototypes = session.prototypes(&runner)?;
-    let values = |prototypes: &mut Prototypes,
-                  env: &str|
-     -> anyhow::Result<BTreeMap<(String, String), String>> {
-        let (_, components) = resolve_all(prototypes, env)?;
-        Ok(components
-            .into_iter()
-            .flat_map(|c| {
-                let name = c.name.clone();
-                app::param_values(&c.params)
-                    .into_iter()
-                    .map(move |(k, v)| ((name.clone(), k), v.to_string()))
-            })
-            .collect())
-    };
-    let a = values(&mut prototypes, &args.env1)?;
-    let b = values(&mut prototypes, &args.env2)?;
-    let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
+    let differences = args.run.open(printer)?.compare_params(&args.env1, &args.env2)?;
     let unset = || "-".to_string();
-    let rows: Vec<Vec<String>> = keys
+    let rows: Vec<Vec<String>> = differences
         .into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| {
-            vec![
-                k.0.clone(),
-                k.1.clone(),
-                a.get(k).cloned().unwrap_or_else(unset),
-                b.get(k).cloned().unwrap_or_else(unset),
-            ]
-        })
+        .map(|d| vec![d.component, d.param, d.a.unwrap_or_else(unset), d.b.unwrap_or_else(unset)])
         .collect();
     if rows.is_empty() {
         printer.note(&format!("`{}` and `{}` resolve every param the same", args.env1, args.env2));
