@@ -40,7 +40,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     } else {
         app.find_prototype(target)?.reference()
     };
-    let limits = args.run.limits()?;
+    let limits = args.run.limits(Some(&app), None)?;
     let engine = args.run.engine(&limits)?;
     let mut prototypes = Prototypes::new(&app, &engine, limits);
     let help = |printer: &Printer, info| {

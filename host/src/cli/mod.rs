@@ -194,8 +194,14 @@ struct RunArgs {
 }
 
 impl RunArgs {
-    fn limits(&self) -> anyhow::Result<Limits> {
-        let mut limits = Limits::default();
+    /// The limits to run prototypes under: the `[limits]` of `app` and of its environment
+    /// `env` over Kiln's defaults (see [`App::limits`]; only the defaults without an app), then
+    /// `--limit` over those.
+    fn limits(&self, app: Option<&App>, env: Option<&str>) -> anyhow::Result<Limits> {
+        let mut limits = match app {
+            Some(app) => app.limits(env)?,
+            None => Limits::default(),
+        };
         for setting in &self.limits {
             limits.apply(setting).map_err(|e| anyhow::anyhow!("invalid `--limit`: {e}"))?;
         }

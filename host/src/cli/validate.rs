@@ -97,7 +97,7 @@ pub(super) fn generate(
     run: &RunArgs,
     printer: &Printer,
 ) -> anyhow::Result<Generated> {
-    let limits = run.limits()?;
+    let limits = run.limits(Some(app), Some(env))?;
     let engine = run.engine(&limits)?;
     let generated = pipeline::generate(app, env, components, &engine, limits);
     super::flush_notes(&engine, printer);

@@ -21,7 +21,10 @@ pub struct Args {
 /// Run `kiln param diff`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = crate::cli::open_app()?;
-    let limits = args.run.limits()?;
+    // Each environment's prototypes run under its own limits: the second's load again only
+    // when they differ.
+    let limits = args.run.limits(Some(&app), Some(&args.env1))?;
+    let limits2 = args.run.limits(Some(&app), Some(&args.env2))?;
     let engine = args.run.engine(&limits)?;
     let mut prototypes = Prototypes::new(&app, &engine, limits);
     let values = |prototypes: &mut Prototypes,
@@ -39,7 +42,14 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
             .collect())
     };
     let a = values(&mut prototypes, &args.env1)?;
-    let b = values(&mut prototypes, &args.env2)?;
+    let (engine2, mut prototypes2);
+    let b = if limits2 == limits {
+        values(&mut prototypes, &args.env2)?
+    } else {
+        engine2 = args.run.engine(&limits2)?;
+        prototypes2 = Prototypes::new(&app, &engine2, limits2);
+        values(&mut prototypes2, &args.env2)?
+    };
     let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
     let unset = || "-".to_string();
     let rows: Vec<Vec<String>> = keys

@@ -25,7 +25,7 @@ pub struct Args {
 /// Run `kiln param list`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let app = crate::cli::open_app()?;
-    let limits = args.run.limits()?;
+    let limits = args.run.limits(Some(&app), args.env.as_deref())?;
     let engine = args.run.engine(&limits)?;
     let mut prototypes = Prototypes::new(&app, &engine, limits);
     let env = match &args.env {

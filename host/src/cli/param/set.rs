@@ -116,7 +116,7 @@ pub fn set(args: SetArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         ),
     };
     let target = target(env.as_deref(), component.as_deref())?;
-    let limits = args.run.limits()?;
+    let limits = args.run.limits(Some(&app), env.as_deref())?;
     let engine = args.run.engine(&limits)?;
     let mut prototypes = Prototypes::new(&app, &engine, limits);
     let value = match spec(&app, &mut prototypes, component.as_deref(), &key)? {
@@ -129,8 +129,18 @@ pub fn set(args: SetArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let change = app.param_change(target, &key, &value)?;
     let changed = app.with_change(&change)?;
     for (env, selection) in affected(&app, target)? {
-        let generated = pipeline::generate(&changed, &env, &selection, &engine, limits);
-        crate::cli::flush_notes(&engine, printer);
+        // Each environment renders under its own limits, with an engine of its own only when
+        // they differ.
+        let env_limits = args.run.limits(Some(&app), Some(&env))?;
+        let env_engine;
+        let engine = if env_limits == limits {
+            &engine
+        } else {
+            env_engine = args.run.engine(&env_limits)?;
+            &env_engine
+        };
+        let generated = pipeline::generate(&changed, &env, &selection, engine, env_limits);
+        crate::cli::flush_notes(engine, printer);
         generated.with_context(|| {
             format!("`{key}` was not set: the prototype refuses it in environment `{env}`")
         })?;

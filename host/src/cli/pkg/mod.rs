@@ -231,7 +231,7 @@ fn install(
         Err(crate::app::AppError::Exists { what: "package", name: reference })?;
     }
     let fetched = fetch(&mut opened, spec.package, spec.version)?;
-    let limits = run.limits()?;
+    let limits = run.limits(Some(app), None)?;
     check(&fetched, &run.engine(&limits)?, &limits, printer)?;
     let granted = decide_grant(&fetched, yes, previous.as_ref().map(|p| &p.granted), printer)?;
     let installed = app.install(&fetched, granted)?;
@@ -273,7 +273,7 @@ fn update(
         }
         targets
     };
-    let limits = run.limits()?;
+    let limits = run.limits(Some(app), None)?;
     let engine = run.engine(&limits)?;
     // Every package is fetched, checked and granted before any is written: a failed update
     // leaves the app as it was.

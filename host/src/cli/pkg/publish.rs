@@ -51,7 +51,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let source: SourceManifest = toml::from_str(&text).map_err(|e| {
         anyhow::anyhow!("{}: {}", manifest_path.display(), e.to_string().trim_end())
     })?;
-    let limits = args.run.limits()?;
+    let limits = args.run.limits(None, None)?;
     let engine = args.run.engine(&limits)?;
     let mut prototypes = Vec::new();
     for p in &source.prototypes {

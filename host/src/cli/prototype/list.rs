@@ -23,7 +23,7 @@ pub struct SearchArgs {
 
 fn rows(run: &RunArgs, filter: Option<&str>) -> anyhow::Result<Vec<Vec<String>>> {
     let app = crate::cli::open_app()?;
-    let limits = run.limits()?;
+    let limits = run.limits(Some(&app), None)?;
     let engine = run.engine(&limits)?;
     let mut prototypes = Prototypes::new(&app, &engine, limits);
     let mut rows = Vec::new();

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::{Printer, RunArgs};
+use crate::app::{App, AppError};
 use crate::manifest::permissions::Grant;
 use crate::prototype::Info;
 use crate::render::{Limits, Prototype};
@@ -74,7 +75,13 @@ pub(crate) fn read(target: &str) -> anyhow::Result<(String, Vec<u8>, Option<Gran
 }
 
 fn load(target: &str, run: &RunArgs, printer: &Printer) -> anyhow::Result<Loaded> {
-    let limits = run.limits()?;
+    // In an app, its `[limits]` hold, as for the app's components; elsewhere only `--limit`.
+    let app = match App::find(&std::env::current_dir()?) {
+        Ok(app) => Some(app),
+        Err(AppError::NotAnApp { .. }) => None,
+        Err(err) => return Err(err.into()),
+    };
+    let limits = run.limits(app.as_ref(), None)?;
     let engine = run.engine(&limits)?;
     let (label, wasm, grant) = read(target)?;
     let started = std::time::Instant::now();
