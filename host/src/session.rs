@@ -133,18 +133,28 @@ impl<'r> Session<'r> {
         self.reporter
     }
 
-    /// The limits for prototypes of this session: Kiln's defaults under the settings'.
-    pub fn limits(&self) -> anyhow::Result<Limits> {
-        let mut limits = Limits::default();
+    /// The limits prototypes run under: the `[limits]` of the app and of its environment `env`
+    /// over Kiln's defaults (see [`App::limits`]; only the defaults without an app), then the
+    /// settings' (`--limit`) over those.
+    pub fn limits(&self, env: Option<&str>) -> anyhow::Result<Limits> {
+        let mut limits = match &self.app {
+            Some(app) => app.limits(env)?,
+            None => Limits::default(),
+        };
         for setting in &self.settings.limits {
             limits.apply(setting).map_err(|e| anyhow::anyhow!("invalid `--limit`: {e}"))?;
         }
         Ok(limits)
     }
 
-    /// How prototypes run: an engine for this session's limits and cache policy.
-    pub fn runner(&self) -> anyhow::Result<Runner> {
-        let limits = self.limits()?;
+    /// How prototypes run: an engine for the limits of environment `env` (the app's without
+    /// one, see [`Session::limits`]) and this session's cache policy.
+    pub fn runner(&self, env: Option<&str>) -> anyhow::Result<Runner> {
+        Ok(self.runner_for(self.limits(env)?))
+    }
+
+    /// An engine for `limits`.
+    fn runner_for(&self, limits: Limits) -> Runner {
         let mut options = EngineOptions {
             max_stack: limits.get_usize(Limit::Stack),
             compile_limits: limits,
@@ -154,7 +164,14 @@ impl<'r> Session<'r> {
         if self.settings.no_cache {
             options.cache_dir = None;
         }
-        Ok(Runner { engine: Engine::new(options), limits })
+        Runner { engine: Engine::new(options), limits }
+    }
+
+    /// A runner for environment `env`: `base` when its limits are the same, else one of its
+    /// own (so `--no-cache` compiles once while the environments agree).
+    fn runner_like(&self, base: &Runner, env: &str) -> anyhow::Result<Option<Runner>> {
+        let limits = self.limits(Some(env))?;
+        Ok((limits != base.limits).then(|| self.runner_for(limits)))
     }
 
     /// Report the engine's notes about its cache, then drop them.
@@ -174,7 +191,7 @@ impl<'r> Session<'r> {
     /// logs; their objects are not placed yet.
     pub fn generate(&self, selection: &Selection) -> anyhow::Result<Generated> {
         let app = self.app()?;
-        let runner = self.runner()?;
+        let runner = self.runner(Some(&selection.env))?;
         let generated = pipeline::generate(
             app,
             &selection.env,
@@ -302,7 +319,7 @@ impl<'r> Session<'r> {
     /// The prototype a command names: a `.wasm` file, or an installed prototype of the app
     /// (full or unambiguous short name), loaded with this session's engine and described.
     pub fn load_prototype(&self, target: &str) -> anyhow::Result<Loaded> {
-        let runner = self.runner()?;
+        let runner = self.runner(None)?;
         let (label, wasm, grant) = self.read_prototype(target)?;
         let started = std::time::Instant::now();
         let mut prototype = runner
@@ -391,7 +408,7 @@ impl Session<'_> {
         } else {
             app.find_prototype(target)?.reference()
         };
-        let runner = self.runner()?;
+        let runner = self.runner(None)?;
         let loaded =
             Prototypes::new(app, &runner.engine, runner.limits).load(None, &reference)?.clone();
         self.flush_notes(&runner.engine);
@@ -426,7 +443,7 @@ impl Session<'_> {
     /// The app's installed prototypes, each with its description.
     pub fn installed_prototypes(&self) -> anyhow::Result<Vec<(String, Info)>> {
         let app = self.app()?;
-        let runner = self.runner()?;
+        let runner = self.runner(None)?;
         let mut prototypes = Prototypes::new(app, &runner.engine, runner.limits);
         let mut found = Vec::new();
         for installed in app.installed_prototypes()? {
@@ -442,7 +459,11 @@ impl Session<'_> {
     /// change affects are rendered with it first: a value a prototype rejects is not written.
     pub fn set_param(&self, target: ParamTarget<'_>, key: &str, text: &str) -> anyhow::Result<()> {
         let app = self.app()?;
-        let runner = self.runner()?;
+        let env = match target {
+            ParamTarget::EnvComponent { env, .. } | ParamTarget::EnvGlobal(env) => Some(env),
+            ParamTarget::Component(_) => None,
+        };
+        let runner = self.runner(env)?;
         let mut prototypes = Prototypes::new(app, &runner.engine, runner.limits);
         let component = match target {
             ParamTarget::Component(c) | ParamTarget::EnvComponent { component: c, .. } => Some(c),
@@ -458,6 +479,9 @@ impl Session<'_> {
         let change = app.param_change(target, key, &value)?;
         let changed = app.with_change(&change)?;
         for (env, selection) in affected(app, target)? {
+            // Each environment renders under its own limits.
+            let own = self.runner_like(&runner, &env)?;
+            let runner = own.as_ref().unwrap_or(&runner);
             let generated =
                 pipeline::generate(&changed, &env, &selection, &runner.engine, runner.limits);
             self.flush_notes(&runner.engine);
@@ -472,10 +496,14 @@ impl Session<'_> {
     /// `kiln param diff`: every param of a component whose value differs between
     /// environments `a` and `b`, by component and param.
     pub fn compare_params(&self, a: &str, b: &str) -> anyhow::Result<Vec<ParamDifference>> {
-        let runner = self.runner()?;
-        let mut prototypes = self.prototypes(&runner)?;
-        let mut values = |env: &str| -> anyhow::Result<BTreeMap<(String, String), String>> {
-            let (_, components) = pipeline::resolve_all(&mut prototypes, env)?;
+        // Each environment's prototypes run under its own limits: the second's load again only
+        // when they differ.
+        let runner = self.runner(Some(a))?;
+        let other = self.runner_like(&runner, b)?;
+        let values = |prototypes: &mut Prototypes,
+                      env: &str|
+         -> anyhow::Result<BTreeMap<(String, String), String>> {
+            let (_, components) = pipeline::resolve_all(prototypes, env)?;
             Ok(components
                 .into_iter()
                 .flat_map(|c| {
@@ -486,7 +514,12 @@ impl Session<'_> {
                 })
                 .collect())
         };
-        let (a, b) = (values(a)?, values(b)?);
+        let mut prototypes = self.prototypes(&runner)?;
+        let a = values(&mut prototypes, a)?;
+        let b = match &other {
+            None => values(&mut prototypes, b)?,
+            Some(other) => values(&mut self.prototypes(other)?, b)?,
+        };
         let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
         Ok(keys
             .into_iter()

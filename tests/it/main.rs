@@ -14,6 +14,7 @@ mod faults;
 mod grant;
 mod kubeflow;
 mod languages;
+mod limits;
 mod registries;
 mod sandbox;
 mod scripts;

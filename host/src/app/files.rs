@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use toml_edit::{Document, DocumentMut, Item, Table, Value};
 
 use super::AppError;
+use crate::render::Limit;
 
 /// A param value as written in a file: JSON-shaped, typed later by the prototype's description.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +21,10 @@ pub struct RawParam {
 /// Raw params by name.
 pub type RawParams = BTreeMap<String, RawParam>;
 
+/// The settings of a `[limits]` table, in the file's order: what `--limit NAME=VALUE` would
+/// set, checked as `--limit` checks it.
+pub type LimitSettings = Vec<(Limit, u64)>;
+
 /// `kiln.toml`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppFile {
@@ -29,6 +34,8 @@ pub struct AppFile {
     pub default_environment: Option<String>,
     /// Registries added with `kiln registry add`, by name.
     pub registries: BTreeMap<String, RegistryEntry>,
+    /// The app's `[limits]`: over Kiln's defaults, under an environment's.
+    pub limits: LimitSettings,
 }
 
 /// A `[registries.NAME]` table of `kiln.toml`.
@@ -68,6 +75,8 @@ pub struct EnvironmentFile {
     pub params: RawParams,
     /// Per-component param overrides.
     pub components: BTreeMap<String, RawParams>,
+    /// The environment's `[limits]`: over the app's, under `--limit`.
+    pub limits: LimitSettings,
 }
 
 /// A parsed file with what is needed to point at its lines.
@@ -126,6 +135,30 @@ impl Source<'_> {
             Some(Item::Table(t)) => Ok(Some(t)),
             Some(item) => Err(self.error(item.span(), format!("`{key}` must be a table"))),
         }
+    }
+
+    /// A `[limits]` table: each key a limit's name and each value its amount, read by the code
+    /// that reads `--limit NAME=VALUE` ([`Limit::setting`]), so both say the same. An amount is
+    /// a string as `--limit` takes it (`"512MiB"`, `"5e9"`) or a TOML number.
+    fn limits(&self, table: &Table) -> Result<LimitSettings, AppError> {
+        let mut settings = LimitSettings::new();
+        for (key, item) in table.iter() {
+            let invalid =
+                |message: String| self.error(item.span(), format!("`[limits]`: {message}"));
+            let amount = match item {
+                Item::Value(Value::String(s)) => s.value().clone(),
+                Item::Value(Value::Integer(i)) => i.value().to_string(),
+                Item::Value(Value::Float(f)) => f.value().to_string(),
+                _ => {
+                    let limit: Limit = key.parse().map_err(invalid)?;
+                    return Err(invalid(format!(
+                        "limit `{limit}` must be a number or a string such as \"512MiB\""
+                    )));
+                }
+            };
+            settings.push(Limit::setting(key, &amount).map_err(invalid)?);
+        }
+        Ok(settings)
     }
 
     fn params(&self, table: &Table) -> Result<RawParams, AppError> {
@@ -207,7 +240,11 @@ impl AppFile {
     pub fn parse(path: &str, text: &str) -> Result<Self, AppError> {
         let src = Source { path, text };
         let doc = src.parse()?;
-        src.check_keys(doc.as_table(), &["name", "defaultEnvironment", "registries"], "kiln.toml")?;
+        src.check_keys(
+            doc.as_table(),
+            &["name", "defaultEnvironment", "registries", "limits"],
+            "kiln.toml",
+        )?;
         let name = src
             .string(doc.as_table(), "name")?
             .ok_or_else(|| src.error(None, "missing `name`".into()))?;
@@ -233,6 +270,10 @@ impl AppFile {
             name,
             default_environment: src.string(doc.as_table(), "defaultEnvironment")?,
             registries,
+            limits: match src.table(doc.as_table(), "limits")? {
+                Some(t) => src.limits(t)?,
+                None => LimitSettings::new(),
+            },
         })
     }
 
@@ -275,7 +316,15 @@ impl EnvironmentFile {
         let root = doc.as_table();
         src.check_keys(
             root,
-            &["namespace", "kubernetesVersion", "cluster", "labels", "params", "components"],
+            &[
+                "namespace",
+                "kubernetesVersion",
+                "cluster",
+                "labels",
+                "params",
+                "components",
+                "limits",
+            ],
             "an environment",
         )?;
         let mut env = EnvironmentFile {
@@ -311,6 +360,9 @@ impl EnvironmentFile {
                 let table = src.table(components, name)?.expect("iterated key exists");
                 env.components.insert(name.to_string(), src.params(table)?);
             }
+        }
+        if let Some(limits) = src.table(root, "limits")? {
+            env.limits = src.limits(limits)?;
         }
         Ok(env)
     }
@@ -387,6 +439,71 @@ disks = ["pd1", "pd2"]
         );
         let err = ComponentFile::parse("components/web.toml", "prototype = 3\n").unwrap_err();
         assert_eq!(err.to_string(), "components/web.toml:1: `prototype` must be a string");
+    }
+
+    #[test]
+    fn limits_tables_take_what_the_command_line_takes() {
+        let app = AppFile::parse(
+            "kiln.toml",
+            "name = \"a\"\n[limits]\nmemory = \"512MiB\"\nfuel = \"5e9\"\nobjects = 20\n",
+        )
+        .unwrap();
+        assert_eq!(
+            app.limits,
+            [(Limit::Memory, 512 << 20), (Limit::Fuel, 5_000_000_000), (Limit::Objects, 20)]
+        );
+        let env = EnvironmentFile::parse(
+            "environments/prod.toml",
+            "[limits]\nstack = \"1MiB\"\ntime-ms = 1e3\n",
+        )
+        .unwrap();
+        assert_eq!(env.limits, [(Limit::Stack, 1 << 20), (Limit::TimeMs, 1000)]);
+        assert!(EnvironmentFile::parse("environments/a.toml", "").unwrap().limits.is_empty());
+    }
+
+    /// A `[limits]` error is `--limit`'s own message for the same setting, with the file, line
+    /// and table in front.
+    #[test]
+    fn limits_errors_are_the_command_lines_with_file_and_line() {
+        let env_error = |text: &str| {
+            EnvironmentFile::parse("environments/prod.toml", text).unwrap_err().to_string()
+        };
+        let cli_error =
+            |setting: &str| crate::render::Limits::default().apply(setting).unwrap_err();
+        assert_eq!(
+            env_error("namespace = \"x\"\n[limits]\nmemroy = \"1GiB\"\n"),
+            format!("environments/prod.toml:3: `[limits]`: {}", cli_error("memroy=1GiB"))
+        );
+        assert!(cli_error("memroy=1").contains("(did you mean `memory`?)"));
+        assert_eq!(
+            env_error("[limits]\nfuel = \"lots\"\n"),
+            "environments/prod.toml:2: `[limits]`: limit `fuel`: `lots` is not a whole number"
+        );
+        assert_eq!(
+            env_error("[limits]\nfuel = -1\n"),
+            "environments/prod.toml:2: `[limits]`: limit `fuel`: `-1` is not a whole number"
+        );
+        assert_eq!(
+            env_error("[limits]\nfuel = 1.5\n"),
+            format!("environments/prod.toml:2: `[limits]`: {}", cli_error("fuel=1.5"))
+        );
+        assert_eq!(
+            env_error("[limits]\nstack = \"8MiB\"\n"),
+            "environments/prod.toml:2: `[limits]`: limit `stack` can be at most 4194304 (4 MiB)"
+        );
+        assert_eq!(
+            env_error("[limits]\nfuel = true\n"),
+            "environments/prod.toml:2: `[limits]`: limit `fuel` must be a number or a string \
+             such as \"512MiB\""
+        );
+        assert_eq!(env_error("limits = 3\n"), "environments/prod.toml:1: `limits` must be a table");
+        let app_error =
+            AppFile::parse("kiln.toml", "name = \"a\"\n[limits]\nobjcts = 1\n").unwrap_err();
+        assert_eq!(
+            app_error.to_string(),
+            format!("kiln.toml:3: `[limits]`: {}", cli_error("objcts=1"))
+        );
+        assert!(app_error.to_string().contains("(did you mean `objects`?)"), "{app_error}");
     }
 
     #[test]

@@ -11,7 +11,9 @@ mod registries;
 
 use std::path::{Path, PathBuf};
 
-pub use files::{AppFile, ComponentFile, EnvironmentFile, RawParam, RawParams, RegistryEntry};
+pub use files::{
+    AppFile, ComponentFile, EnvironmentFile, LimitSettings, RawParam, RawParams, RegistryEntry,
+};
 pub use fs::{AppDir, FsError, Transaction};
 pub use packages::{
     CheckedWasm, Finding, Installed, InstalledPackage, InstalledPrototype, LOCK_FILE, PrototypeRef,
@@ -22,6 +24,7 @@ pub use params::{
 pub use registries::RESERVED_REGISTRY;
 
 use crate::prototype::{ParamValue, suggest};
+use crate::render::Limits;
 
 /// The app's main file.
 pub const APP_FILE: &str = "kiln.toml";
@@ -302,6 +305,7 @@ impl App {
             name: app_name,
             default_environment: Some(env_name.into()),
             registries: Default::default(),
+            limits: Default::default(),
         };
         let mut tx = Transaction::new();
         tx.write(APP_FILE, file.render())
@@ -363,6 +367,22 @@ impl App {
                 "no environment given and no default environment; pass `--env NAME` or set one with `kiln env current --set NAME`".into(),
             )),
         }
+    }
+
+    /// The limits prototypes run under in environment `env`, or in the app when `None`:
+    /// Kiln's defaults, then the app's `[limits]` (`kiln.toml`), then the environment's
+    /// (`environments/ENV.toml`), each setting over the one before. The command line's
+    /// `--limit` goes over these.
+    pub fn limits(&self, env: Option<&str>) -> Result<Limits, AppError> {
+        let mut limits = Limits::default();
+        let env_limits = match env {
+            Some(env) => self.environment(env)?.limits,
+            None => LimitSettings::new(),
+        };
+        for &(limit, value) in self.file.limits.iter().chain(&env_limits) {
+            limits.set(limit, value);
+        }
+        Ok(limits)
     }
 
     /// Environment names, sorted.
@@ -705,5 +725,89 @@ fn apply_spec(doc: &mut toml_edit::DocumentMut, spec: &EnvironmentSpec) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::Limit;
+
+    fn app_with(app_limits: &str, envs: &[(&str, &str)]) -> (tempfile::TempDir, App) {
+        let parent = tempfile::tempdir().unwrap();
+        let app = App::init(parent.path(), "a", "dev", &EnvironmentSpec::default()).unwrap();
+        let text = app.dir().read(APP_FILE).unwrap().unwrap();
+        app.dir().write(APP_FILE, format!("{text}{app_limits}").as_bytes()).unwrap();
+        for (env, text) in envs {
+            app.dir().write(environment_path(env), text.as_bytes()).unwrap();
+        }
+        let app = App::open(app.dir().root()).unwrap();
+        (parent, app)
+    }
+
+    /// Kiln's defaults, under the app's `[limits]`, under the environment's.
+    #[test]
+    fn environment_limits_go_over_the_apps_over_the_defaults() {
+        let (_dir, app) = app_with(
+            "[limits]\nfuel = \"5e9\"\nobjects = 50\n",
+            &[("prod", "[limits]\nobjects = 5\nmemory = \"1GiB\"\n"), ("dev", "")],
+        );
+        let defaults = Limits::default();
+        let in_app = app.limits(None).unwrap();
+        assert_eq!(in_app.get(Limit::Fuel), 5_000_000_000);
+        assert_eq!(in_app.get(Limit::Objects), 50);
+        assert_eq!(in_app.get(Limit::Memory), defaults.get(Limit::Memory));
+        let prod = app.limits(Some("prod")).unwrap();
+        assert_eq!(prod.get(Limit::Fuel), 5_000_000_000, "the app's, not overridden");
+        assert_eq!(prod.get(Limit::Objects), 5);
+        assert_eq!(prod.get(Limit::Memory), 1 << 30);
+        assert_eq!(prod.get(Limit::Stack), defaults.get(Limit::Stack));
+        assert_eq!(app.limits(Some("dev")).unwrap(), in_app);
+        let err = app.limits(Some("prdo")).unwrap_err();
+        assert_eq!(err.to_string(), "unknown environment `prdo` (did you mean `prod`?)");
+    }
+
+    #[test]
+    fn an_app_without_limits_has_the_defaults() {
+        let (_dir, app) = app_with("", &[]);
+        assert_eq!(app.limits(None).unwrap(), Limits::default());
+        assert_eq!(app.limits(Some("dev")).unwrap(), Limits::default());
+        let env = app.dir().read(environment_path("dev")).unwrap().unwrap();
+        assert!(!env.contains("limits"), "`init` writes no `[limits]`: {env}");
+        assert!(!app.dir().read(APP_FILE).unwrap().unwrap().contains("limits"));
+    }
+
+    /// What Kiln writes into an app file (params, environment settings, the default
+    /// environment) leaves the user's `[limits]` as written, comments included.
+    #[test]
+    fn edits_keep_the_users_limits() {
+        let app_limits = "\n# Our prototypes are big.\n[limits]\nmemory = \"512MiB\" # measured\n";
+        let env_limits = "\n[limits]\n# prod renders many objects\nobjects = 50000\n";
+        let (_dir, mut app) =
+            app_with(app_limits, &[("prod", &format!("namespace = \"prod\"\n{env_limits}"))]);
+        app.add_environment("stage", &EnvironmentSpec::default()).unwrap();
+        let spec = EnvironmentSpec {
+            namespace: Some("production".into()),
+            context: Some("gke".into()),
+            labels: vec![("team".into(), Some("ml".into()))],
+            ..Default::default()
+        };
+        app.set_environment("prod", &spec).unwrap();
+        app.set_param(ParamTarget::EnvGlobal("prod"), "cloud", &ParamValue::String("gke".into()))
+            .unwrap();
+        app.set_default_environment("prod").unwrap();
+        let prod = app.dir().read(environment_path("prod")).unwrap().unwrap();
+        assert!(prod.contains(env_limits), "{prod}");
+        assert!(prod.contains("namespace = \"production\""), "{prod}");
+        assert!(prod.contains("cloud = \"gke\""), "{prod}");
+        let kiln_toml = app.dir().read(APP_FILE).unwrap().unwrap();
+        assert!(kiln_toml.contains(app_limits), "{kiln_toml}");
+        assert!(kiln_toml.contains("defaultEnvironment = \"prod\""), "{kiln_toml}");
+        assert!(app.unset_param(ParamTarget::EnvGlobal("prod"), "cloud").unwrap());
+        app.remove_environment("prod").unwrap();
+        let kiln_toml = app.dir().read(APP_FILE).unwrap().unwrap();
+        assert!(kiln_toml.contains(app_limits), "{kiln_toml}");
+        let app = App::open(app.dir().root()).unwrap();
+        assert_eq!(app.limits(None).unwrap().get(Limit::Memory), 512 << 20);
     }
 }

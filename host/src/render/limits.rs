@@ -126,6 +126,20 @@ impl Limit {
             self.name()
         )
     }
+
+    /// Read the setting `NAME=VALUE` given as its two halves: the limit `name` names and the
+    /// amount `value` says, checked. `--limit` and the `[limits]` tables of app files both read
+    /// settings here, so they accept the same and say the same about what they refuse.
+    pub fn setting(name: &str, value: &str) -> Result<(Limit, u64), String> {
+        let limit: Limit = name.trim().parse()?;
+        let amount = parse_amount(value.trim())
+            .ok_or_else(|| format!("limit `{limit}`: `{value}` is not a whole number"))?;
+        if limit == Limit::Stack && amount > MAX_STACK {
+            // The guest's stack lives on the host thread's 8 MiB stack: more would crash Kiln.
+            return Err(format!("limit `stack` can be at most {MAX_STACK} (4 MiB)"));
+        }
+        Ok((limit, amount))
+    }
 }
 
 impl fmt::Display for Limit {
@@ -140,7 +154,10 @@ impl FromStr for Limit {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Limit::ALL.into_iter().find(|l| l.name() == s).ok_or_else(|| {
             let names: Vec<&str> = Limit::ALL.iter().map(|l| l.name()).collect();
-            format!("unknown limit `{s}`; known limits: {}", names.join(", "))
+            let suggestion = crate::prototype::suggest(s, names.iter().copied())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            format!("unknown limit `{s}`{suggestion}; known limits: {}", names.join(", "))
         })
     }
 }
@@ -213,13 +230,7 @@ impl Limits {
         let (name, value) = setting
             .split_once('=')
             .ok_or_else(|| format!("expected `NAME=VALUE`, got `{setting}`"))?;
-        let limit: Limit = name.trim().parse()?;
-        let value = parse_amount(value.trim())
-            .ok_or_else(|| format!("limit `{limit}`: `{value}` is not a whole number"))?;
-        if limit == Limit::Stack && value > MAX_STACK {
-            // The guest's stack lives on the host thread's 8 MiB stack: more would crash Kiln.
-            return Err(format!("limit `stack` can be at most {MAX_STACK} (4 MiB)"));
-        }
+        let (limit, value) = Limit::setting(name, value)?;
         self.set(limit, value);
         Ok(())
     }
@@ -259,8 +270,20 @@ mod tests {
     #[test]
     fn bad_settings_say_what_is_wrong() {
         let mut limits = Limits::default();
+        let unknown = limits.apply("memroy=1").unwrap_err();
         assert!(
-            limits.apply("memroy=1").unwrap_err().contains("known limits: fuel, time-ms, memory")
+            unknown.starts_with(
+                "unknown limit `memroy` (did you mean `memory`?); known limits: fuel, time-ms, memory"
+            ),
+            "{unknown}"
+        );
+        assert_eq!(
+            limits.apply("zzz=1").unwrap_err().split_once(';').unwrap().0,
+            "unknown limit `zzz`"
+        );
+        assert_eq!(
+            limits.apply("stack=8MiB").unwrap_err(),
+            "limit `stack` can be at most 4194304 (4 MiB)"
         );
         assert_eq!(limits.apply("memory").unwrap_err(), "expected `NAME=VALUE`, got `memory`");
         assert_eq!(

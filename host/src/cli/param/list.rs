@@ -25,7 +25,7 @@ pub struct Args {
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let session = args.run.open(printer)?;
     let app = session.app()?;
-    let runner = session.runner()?;
+    let runner = session.runner(args.env.as_deref())?;
     let mut prototypes = session.prototypes(&runner)?;
     let env = match &args.env {
         Some(name) => app.environment(name)?,

@@ -231,7 +231,7 @@ fn install(
         Err(crate::app::AppError::Exists { what: "package", name: reference })?;
     }
     let fetched = fetch(&mut opened, spec.package, spec.version)?;
-    session.check_package(&session.runner()?, &fetched)?;
+    session.check_package(&session.runner(None)?, &fetched)?;
     let granted = decide_grant(&fetched, yes, previous.as_ref().map(|p| &p.granted), printer)?;
     let installed = app.install(&fetched, granted)?;
     printer.note(&format!(
@@ -272,7 +272,7 @@ fn update(
         }
         targets
     };
-    let runner = session.runner()?;
+    let runner = session.runner(None)?;
     // Every package is fetched, checked and granted before any is written: a failed update
     // leaves the app as it was.
     let mut updates = Vec::new();

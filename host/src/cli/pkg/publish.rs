@@ -52,7 +52,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("{}: {}", manifest_path.display(), e.to_string().trim_end())
     })?;
     let session = args.run.session(None, printer)?;
-    let crate::session::Runner { engine, limits } = session.runner()?;
+    let crate::session::Runner { engine, limits } = session.runner(None)?;
     let mut prototypes = Vec::new();
     for p in &source.prototypes {
         let path = args.dir.join(&p.file);

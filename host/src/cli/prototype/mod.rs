@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::{Printer, RunArgs};
+use crate::app::{App, AppError};
 use crate::session::Loaded;
 
 /// `kiln prototype` verbs.
@@ -44,14 +45,19 @@ impl Command {
 }
 
 /// The prototype `target` names (a `.wasm` file, or an installed prototype of the app in the
-/// current directory), loaded and described by a session.
+/// current directory), loaded and described by a session. In an app, its `[limits]` hold, as
+/// for the app's components; elsewhere only `--limit`.
 fn load(target: &str, run: &RunArgs, printer: &Printer) -> anyhow::Result<Loaded> {
-    let app = if crate::session::is_file_target(target) {
-        None
-    } else {
-        Some(super::open_app().context(format!(
-            "`{target}` is not a .wasm file, and installed prototypes are looked up in an app"
-        ))?)
+    let is_file = crate::session::is_file_target(target);
+    let app = match App::find(&std::env::current_dir()?) {
+        Ok(app) => Some(app),
+        Err(AppError::NotAnApp { .. }) if is_file => None,
+        Err(err) if is_file => return Err(err.into()),
+        Err(err) => {
+            return Err(err).context(format!(
+                "`{target}` is not a .wasm file, and installed prototypes are looked up in an app"
+            ));
+        }
     };
     run.session(app, printer)?.load_prototype(target)
 }
