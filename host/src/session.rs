@@ -114,23 +114,9 @@ impl<'r> Session<'r> {
         Session { app, settings, reporter }
     }
 
-    /// The app in `dir` or a parent, and a session for it.
-    pub fn find(
-        dir: &Path,
-        settings: Settings,
-        reporter: &'r dyn Reporter,
-    ) -> anyhow::Result<Self> {
-        Ok(Session::new(Some(App::find(dir)?), settings, reporter))
-    }
-
     /// The session's app.
     pub fn app(&self) -> anyhow::Result<&App> {
         self.app.as_ref().context("this command works on an app, and none was opened")
-    }
-
-    /// Where notes go.
-    pub fn reporter(&self) -> &'r dyn Reporter {
-        self.reporter
     }
 
     /// The limits prototypes run under: the `[limits]` of the app and of its environment `env`
@@ -167,8 +153,8 @@ impl<'r> Session<'r> {
         Runner { engine: Engine::new(options), limits }
     }
 
-    /// A runner for environment `env`: `base` when its limits are the same, else one of its
-    /// own (so `--no-cache` compiles once while the environments agree).
+    /// A runner of its own for environment `env` when its limits differ from `base`'s; `None`
+    /// when `base` serves (so `--no-cache` compiles once while the environments agree).
     fn runner_like(&self, base: &Runner, env: &str) -> anyhow::Result<Option<Runner>> {
         let limits = self.limits(Some(env))?;
         Ok((limits != base.limits).then(|| self.runner_for(limits)))

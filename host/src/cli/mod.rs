@@ -1,12 +1,12 @@
 //! The command line: one module per noun, one file per verb. Each verb parses its arguments,
 //! builds one [`Session`] from them (the app, how prototypes run, this printer for its notes),
 //! makes one call and prints what it returns; nothing here renders, validates or talks to a
-//! cluster itself. The arguments verbs share are here: [`RunArgs`] (limits, cache) and
-//! [`SelectionArgs`] / [`TargetArgs`] (environment, components, cluster).
+//! cluster itself. The arguments verbs share are here: `RunArgs` (limits, cache) and
+//! `SelectionArgs` / `TargetArgs` (environment, components, cluster).
 //!
 //! To add a verb: a file beside the others with its `Args` (no doc comment on the struct: see
-//! the note on [`Command`]), a `HELP` constant for `--help`, and a `run` that parses, calls
-//! the session and prints; then a variant of [`Command`] (or of its noun's enum) and its arm in
+//! the note on `Command`), a `HELP` constant for `--help`, and a `run` that parses, calls
+//! the session and prints; then a variant of `Command` (or of its noun's enum) and its arm in
 //! [`run`]. An operation the library lacks goes into [`crate::session`], not here.
 
 mod apply;

@@ -85,7 +85,7 @@ impl Cluster {
         &self.client
     }
 
-    /// Connect to `target` (see [`client`]).
+    /// Connect to `target` as kubectl would (see the module's docs).
     pub async fn connect(target: &Target) -> Result<Self, Error> {
         let (client, server) = client(target).await?;
         Ok(Cluster { client, server, kinds: Mutex::new(HashMap::new()) })
