@@ -24,7 +24,7 @@ use anyhow::Context as _;
 use serde_json::Value;
 
 use crate::app::{App, ParamTarget};
-use crate::cluster::{self, ApplyOptions, Diff, Event, InventoryRef, Report};
+use crate::cluster::{self, ApplyOptions, Diff, Event, InventoryRef, Report, revision};
 use crate::manifest::{self, Object, permissions};
 use crate::pipeline::{self, Generated, Prototypes, Rendering};
 use crate::prototype::{Environment, Info, ParamSpec, ParamValue, Params};
@@ -252,35 +252,46 @@ impl<'r> Session<'r> {
             self.refuse_invalid_offline(&generated)?;
         }
         let destination = generated.destination().clone();
-        let target = cluster::Target {
-            context: context.or(destination.context),
-            server: destination.server,
-        };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("cannot start the runtime the cluster client runs on")?;
         let kinds = generated.kinds();
-        let (cluster, discovered) = block_on(&runtime, async {
-            let cluster = cluster::Cluster::connect(&target).await?;
-            let discovered = cluster.scopes(&kinds).await?;
-            Ok((cluster, discovered))
-        })?;
-        let rendering = generated.place(&discovered)?;
-        self.gate(&rendering, gate)?;
-        Ok(Connected {
-            objects: rendering.objects.into_iter().map(|o| (o.component, o.value)).collect(),
-            inventory: InventoryRef {
+        let attached = Attached::open(
+            InventoryRef {
                 app: app.name().into(),
                 environment: selection.env.clone(),
                 namespace: destination.namespace,
             },
+            cluster::Target {
+                context: context.or(destination.context),
+                server: destination.server,
+            },
+        )?;
+        let discovered = block_on(&attached.runtime, attached.cluster.scopes(&kinds))?;
+        let rendering = generated.place(&discovered)?;
+        self.gate(&rendering, gate)?;
+        let record = revision::Record {
+            packages: packages(app)?,
+            params_hash: params_hash(&rendering),
+            rollback_of: None,
+        };
+        Ok(Connected {
+            objects: rendering.objects.into_iter().map(|o| (o.component, o.value)).collect(),
             components: selection.components.clone(),
-            target,
-            runtime,
-            cluster,
+            record,
+            attached,
         })
+    }
+
+    /// Connect to the cluster of environment `env` (or the kubeconfig `context` given instead)
+    /// without rendering it: what works from the cluster alone (`history`, `rollback`).
+    pub fn attach(&self, env: &str, context: Option<String>) -> anyhow::Result<Attached> {
+        let app = self.app()?;
+        let file = app.environment(env)?;
+        let inventory = InventoryRef {
+            app: app.name().into(),
+            environment: env.into(),
+            namespace: file.namespace,
+        };
+        let target = cluster::Target { context: context.or(file.context), server: file.server };
+        Attached::open(inventory, target)
     }
 
     /// What fails validation offline fails at once, without a cluster to reach: placing by
@@ -623,15 +634,10 @@ pub struct Loaded {
     pub grant: Option<permissions::Grant>,
 }
 
-/// A rendering placed for its cluster and connected to it: what `apply`, `diff` and `delete`
-/// act on.
-pub struct Connected {
-    /// The objects, in apply order, each with its component.
-    pub objects: Vec<(String, Value)>,
-    /// Where the environment's inventory lives.
+/// An environment's cluster, connected: where its inventory and revisions live.
+pub struct Attached {
+    /// Where the environment's inventory lives (and its revisions: the same namespace).
     pub inventory: InventoryRef,
-    /// The components selected (empty: all), which bounds what prune and delete may touch.
-    pub components: Vec<String>,
     /// The cluster, as the environment (or the command line) names it.
     pub target: cluster::Target,
     /// The client's tasks run on this runtime, so the two go together.
@@ -639,24 +645,165 @@ pub struct Connected {
     cluster: cluster::Cluster,
 }
 
+impl Attached {
+    /// Connect to `target`, where `inventory` lives.
+    fn open(inventory: InventoryRef, target: cluster::Target) -> anyhow::Result<Attached> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the runtime the cluster client runs on")?;
+        let cluster = block_on(&runtime, cluster::Cluster::connect(&target))?;
+        Ok(Attached { inventory, target, runtime, cluster })
+    }
+
+    /// `kiln history`: the environment's revisions, newest first.
+    pub fn history(&self) -> anyhow::Result<Vec<revision::Meta>> {
+        block_on(&self.runtime, revision::list(&self.cluster, &self.inventory))
+    }
+
+    /// `kiln rollback`: apply revision `number` (by default the one before the newest) as it
+    /// was, prune what it did not have, and record a new revision that says it rolled back to
+    /// `number`, keeping the newest `history_max`. Needs nothing but the cluster. With a dry
+    /// run, the server says what would change and nothing is recorded.
+    pub fn rollback(
+        &self,
+        number: Option<u64>,
+        options: &ApplyOptions,
+        history_max: usize,
+        on_event: &(dyn Fn(&Event) + Sync),
+    ) -> anyhow::Result<RolledBack> {
+        let number = match number {
+            Some(number) => number,
+            None => {
+                let history = self.history()?;
+                match history.get(1) {
+                    Some(previous) => previous.number,
+                    None => anyhow::bail!(
+                        "environment `{}` has {} revision(s) in its cluster: nothing to roll back \
+                         to",
+                        self.inventory.environment,
+                        history.len()
+                    ),
+                }
+            }
+        };
+        let target =
+            block_on(&self.runtime, revision::read(&self.cluster, &self.inventory, number))?;
+        let objects: Vec<(String, Value)> =
+            target.objects.iter().map(|a| (a.component.clone(), a.object.clone())).collect();
+        let options = ApplyOptions { prune: true, components: Vec::new(), ..options.clone() };
+        let report = block_on(
+            &self.runtime,
+            cluster::apply(&self.cluster, &objects, &self.inventory, &options, on_event),
+        )?;
+        let record = revision::Record {
+            packages: target.meta.packages.clone(),
+            params_hash: target.meta.params_hash.clone(),
+            rollback_of: Some(number),
+        };
+        let recorded = match options.dry_run {
+            Some(_) => None,
+            None => Some(self.record(record, &report, target.objects, history_max)?),
+        };
+        Ok(RolledBack { to: number, report, recorded })
+    }
+
+    /// Record a revision of `objects` after an apply that did what `report` says.
+    fn record(
+        &self,
+        record: revision::Record,
+        report: &Report,
+        objects: Vec<revision::Applied>,
+        history_max: usize,
+    ) -> anyhow::Result<u64> {
+        let changes = revision::Changes::of(report);
+        block_on(
+            &self.runtime,
+            revision::record(
+                &self.cluster,
+                &self.inventory,
+                record,
+                changes,
+                &objects,
+                history_max,
+            ),
+        )
+    }
+}
+
+/// What a rollback did.
+pub struct RolledBack {
+    /// The revision rolled back to.
+    pub to: u64,
+    /// What happened to each object.
+    pub report: Report,
+    /// The revision that records the rollback; `None` after a dry run.
+    pub recorded: Option<u64>,
+}
+
+/// What an apply did.
+pub struct Applied {
+    /// What happened to each object.
+    pub report: Report,
+    /// The revision that records it; `None` when nothing changed, or after a dry run.
+    pub revision: Option<u64>,
+}
+
+/// A rendering placed for its cluster and connected to it: what `apply`, `diff` and `delete`
+/// act on.
+pub struct Connected {
+    /// The objects, in apply order, each with its component.
+    pub objects: Vec<(String, Value)>,
+    /// The components selected (empty: all), which bounds what prune and delete may touch.
+    pub components: Vec<String>,
+    /// What a revision of this rendering records besides its objects.
+    record: revision::Record,
+    /// The cluster.
+    pub attached: Attached,
+}
+
 impl Connected {
     /// Server-side apply the objects (see [`cluster::apply`]); the components are the
-    /// selection's.
+    /// selection's. An apply that changes something records a revision of the environment
+    /// (see [`revision`]), keeping the newest `history_max`; a partial one (some components)
+    /// records the others' objects as the newest revision had them.
     pub fn apply(
         &self,
         options: &ApplyOptions,
+        history_max: usize,
         on_event: &(dyn Fn(&Event) + Sync),
-    ) -> anyhow::Result<Report> {
+    ) -> anyhow::Result<Applied> {
         let options = ApplyOptions { components: self.components.clone(), ..options.clone() };
-        block_on(
-            &self.runtime,
-            cluster::apply(&self.cluster, &self.objects, &self.inventory, &options, on_event),
-        )
+        let Attached { runtime, cluster, inventory, .. } = &self.attached;
+        let report = block_on(
+            runtime,
+            cluster::apply(cluster, &self.objects, inventory, &options, on_event),
+        )?;
+        if options.dry_run.is_some() || !revision::Changes::of(&report).any() {
+            return Ok(Applied { report, revision: None });
+        }
+        let mut objects = Vec::new();
+        if !self.components.is_empty()
+            && let Some(newest) = self.attached.history()?.first()
+        {
+            let newest = block_on(runtime, revision::read(cluster, inventory, newest.number))?;
+            objects.extend(
+                newest.objects.into_iter().filter(|a| !self.components.contains(&a.component)),
+            );
+        }
+        objects.extend(self.objects.iter().map(|(component, object)| revision::Applied {
+            component: component.clone(),
+            object: object.clone(),
+        }));
+        let number = self.attached.record(self.record.clone(), &report, objects, history_max)?;
+        Ok(Applied { report, revision: Some(number) })
     }
 
     /// What an apply would change, from a server-side dry run (see [`cluster::diff`]).
     pub fn diff(&self, force_conflicts: bool) -> anyhow::Result<Vec<Diff>> {
-        block_on(&self.runtime, cluster::diff(&self.cluster, &self.objects, force_conflicts))
+        let Attached { runtime, cluster, .. } = &self.attached;
+        block_on(runtime, cluster::diff(cluster, &self.objects, force_conflicts))
     }
 
     /// Delete the objects, Kiln's only, waiting up to `wait` until they are gone (see
@@ -666,18 +813,42 @@ impl Connected {
         wait: Option<Duration>,
         on_event: &(dyn Fn(&Event) + Sync),
     ) -> anyhow::Result<Report> {
+        let Attached { runtime, cluster, inventory, .. } = &self.attached;
         block_on(
-            &self.runtime,
-            cluster::delete(
-                &self.cluster,
-                &self.objects,
-                &self.inventory,
-                &self.components,
-                wait,
-                on_event,
-            ),
+            runtime,
+            cluster::delete(cluster, &self.objects, inventory, &self.components, wait, on_event),
         )
     }
+}
+
+/// The packages of `app`'s lock as a revision records them.
+fn packages(app: &App) -> anyhow::Result<BTreeMap<String, revision::PackageRecord>> {
+    Ok(app
+        .installed_packages()?
+        .into_iter()
+        .map(|p| {
+            let files = serde_json::to_vec(&p.files).expect("a map of strings serializes");
+            let record = revision::PackageRecord {
+                version: p.version.clone(),
+                digest: crate::checked::digest(&files),
+            };
+            (p.reference(), record)
+        })
+        .collect())
+}
+
+/// A digest of every rendered component's params.
+fn params_hash(rendering: &Rendering) -> String {
+    let all: serde_json::Map<String, Value> = rendering
+        .components
+        .iter()
+        .map(|(component, _, params)| {
+            let params: serde_json::Map<String, Value> =
+                params.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+            (component.clone(), Value::Object(params))
+        })
+        .collect();
+    crate::checked::digest(Value::Object(all).to_string().as_bytes())
 }
 
 /// Run `future` on `runtime`, with Ctrl-C as an error.

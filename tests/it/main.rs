@@ -16,6 +16,7 @@ mod kubeflow;
 mod languages;
 mod limits;
 mod registries;
+mod revisions;
 mod sandbox;
 mod scripts;
 pub mod tf_serving;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::{Printer, TargetArgs};
-use crate::cluster::{ApplyOptions, DryRun};
+use crate::cluster::{ApplyOptions, DryRun, revision};
 use crate::session::Gate;
 
 /// The long help of this verb (`--help`), set on its subcommand: deferred arguments
@@ -46,6 +46,9 @@ pub struct Args {
     /// Apply even if offline validation finds errors (like `kubectl --validate=false`).
     #[arg(long)]
     no_validate: bool,
+    /// Revisions of the environment kept in the cluster (see `kiln history`).
+    #[arg(long, value_name = "N", default_value_t = revision::HISTORY_MAX)]
+    history_max: usize,
 }
 
 /// Run `kiln apply`.
@@ -73,8 +76,17 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         skip_unchanged: !args.reapply_unchanged,
         components: Vec::new(),
     };
-    let report = connected.apply(&options, &super::progress(printer, args.show_objects))?;
-    let suffix = if args.dry_run.is_some() { " (server dry run)" } else { "" };
-    printer.note(&format!("applied `{}`: {}{suffix}", args.target.selection.env, report.summary()));
+    let applied = connected.apply(
+        &options,
+        args.history_max,
+        &super::progress(printer, args.show_objects),
+    )?;
+    let suffix = match (args.dry_run, applied.revision) {
+        (Some(_), _) => " (server dry run)".to_string(),
+        (None, Some(number)) => format!(" (revision {number})"),
+        (None, None) => String::new(),
+    };
+    let summary = applied.report.summary();
+    printer.note(&format!("applied `{}`: {summary}{suffix}", args.target.selection.env));
     Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,7 @@ mod delete;
 mod diff;
 mod env;
 mod generate;
+mod history;
 mod init;
 mod param;
 pub(crate) mod params;
@@ -23,6 +24,7 @@ mod pkg;
 mod printer;
 mod prototype;
 mod registry;
+mod rollback;
 mod show;
 mod table;
 mod validate;
@@ -109,6 +111,12 @@ enum Command {
     /// Delete an environment's objects from its cluster.
     #[command(long_about = delete::HELP)]
     Delete(delete::Args),
+    /// List an environment's revisions, newest first.
+    #[command(long_about = history::HELP)]
+    History(history::Args),
+    /// Go back to an earlier revision of an environment.
+    #[command(long_about = rollback::HELP)]
+    Rollback(rollback::Args),
     /// Print a shell completion script.
     #[command(long_about = completions::HELP)]
     Completions(completions::Args),
@@ -160,6 +168,8 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(args, printer),
         Command::Diff(args) => diff::run(args, printer),
         Command::Delete(args) => delete::run(args, printer),
+        Command::History(args) => history::run(args, printer),
+        Command::Rollback(args) => rollback::run(args, printer),
         Command::Completions(args) => completions::run(args, printer),
     }
 }

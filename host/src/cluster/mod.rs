@@ -7,6 +7,7 @@ mod diff;
 mod execute;
 mod inventory;
 mod plan;
+pub mod revision;
 
 pub use client::{Cluster, Target};
 pub use diff::{Diff, diff};
@@ -88,6 +89,14 @@ pub enum Error {
         /// The timeout.
         seconds: u64,
     },
+    /// No revision with that number in the environment's history.
+    #[error("environment `{environment}` has no revision {number} in its cluster")]
+    NoRevision {
+        /// The environment.
+        environment: String,
+        /// The revision asked for.
+        number: u64,
+    },
     /// The user pressed Ctrl-C.
     #[error(
         "interrupted; objects applied so far stay applied, and running the command again converges"
@@ -110,6 +119,9 @@ impl Error {
                 "set the environment's cluster with `kiln env set ENV --context C` (see `kubectl config get-contexts`)"
                     .into(),
             ),
+            Error::NoRevision { environment, .. } => {
+                Some(format!("`kiln history {environment}` lists the revisions it keeps"))
+            }
             Error::UnknownKind { .. } => {
                 Some("install the CRD first, or add it to a component of the app".into())
             }

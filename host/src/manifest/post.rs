@@ -33,7 +33,9 @@ pub const INVENTORY_PREFIX: &str = "kiln-inventory-";
 /// Names Kiln gives the objects that hold its own state in a cluster (the inventory now;
 /// revisions and the apply lease of day two): a prototype may not emit an object, of any kind
 /// and in any namespace, whose name starts with one of them.
-pub const RESERVED_NAME_PREFIXES: &[&str] = &[INVENTORY_PREFIX, "kiln-revision-", "kiln-lease-"];
+pub const RESERVED_NAME_PREFIXES: &[&str] = &[INVENTORY_PREFIX, REVISION_PREFIX, "kiln-lease-"];
+/// The start of the names of the Secrets that hold an environment's revisions.
+pub const REVISION_PREFIX: &str = "kiln-revision-";
 
 /// Metadata the API server sets. A prototype that sets one is wrong (a `uid` or
 /// `resourceVersion` would make the apply fail or act as a precondition): refused before the

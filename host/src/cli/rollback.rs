@@ -1,0 +1,80 @@
+//! `kiln rollback ENV [REVISION]`: go back to a revision the cluster keeps.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::cli::Printer;
+use crate::cluster::{ApplyOptions, DryRun, revision};
+use crate::session::{Session, Settings};
+
+/// The long help of this verb (`--help`), set on its subcommand: deferred arguments
+/// cannot carry it (see `cli/mod.rs`).
+pub(crate) const HELP: &str = "Apply a revision of the environment as it was applied (by default \
+    the one before the newest; `kiln history` lists them), prune what it did not have, and \
+    record a new revision that says it rolled back. Needs only the cluster: neither the checkout \
+    nor the registry that made the revision.";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The environment.
+    env: String,
+    /// The revision to go back to (default: the one before the newest).
+    revision: Option<u64>,
+    /// The kubeconfig context to use instead of the environment's.
+    #[arg(long)]
+    context: Option<String>,
+    /// Let the server say what would change (server-side dry run), and record nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Take over fields another field manager owns.
+    #[arg(long)]
+    force_conflicts: bool,
+    /// Wait for the objects to be ready.
+    #[arg(long)]
+    wait: bool,
+    /// How long `--wait` waits, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    timeout: u64,
+    /// Objects applied at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    concurrency: usize,
+    /// Revisions of the environment kept in the cluster.
+    #[arg(long, value_name = "N", default_value_t = revision::HISTORY_MAX)]
+    history_max: usize,
+    /// Print each object's outcome, not only the summary.
+    #[arg(long)]
+    show_objects: bool,
+}
+
+/// Run `kiln rollback`.
+pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let session = Session::new(Some(super::open_app()?), Settings::default(), printer);
+    let attached = session.attach(&args.env, args.context)?;
+    let options = ApplyOptions {
+        dry_run: args.dry_run.then_some(DryRun::Server),
+        prune: true,
+        force_conflicts: args.force_conflicts,
+        wait: args.wait.then(|| Duration::from_secs(args.timeout)),
+        concurrency: args.concurrency,
+        skip_unchanged: true,
+        components: Vec::new(),
+    };
+    let each = args.show_objects || args.dry_run;
+    let done = attached.rollback(
+        args.revision,
+        &options,
+        args.history_max,
+        &super::progress(printer, each),
+    )?;
+    let suffix = match done.recorded {
+        Some(number) => format!(" (revision {number})"),
+        None => " (server dry run)".into(),
+    };
+    printer.note(&format!(
+        "rolled back `{}` to revision {}: {}{suffix}",
+        args.env,
+        done.to,
+        done.report.summary()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
