@@ -179,3 +179,40 @@ fn a_revision_too_large_for_one_object_is_split_and_the_history_is_bounded() {
     assert_eq!(now, noise(2 * 100 + 3, 96 * 1024), "revision 3 had round 2's noise");
     assert_ne!(now, original);
 }
+
+#[test]
+fn a_revision_of_a_thousand_components_stores_and_rolls_back() {
+    let (app, ns) = ("thousand", &namespace("thousand"));
+    let s = app_in(app, ns);
+    let root = s.app(app);
+    std::fs::create_dir_all(root.join("prototypes")).unwrap();
+    std::fs::copy(ECHO, root.join("prototypes/echo.wasm")).unwrap();
+    // Written as `kiln generate` writes them, without running it a thousand times.
+    let write = |i: usize, value: &str| {
+        let file = format!(
+            "prototype = \"prototypes/echo.wasm\"\n\n[params]\nobjects = [{{ apiVersion = \"v1\", \
+             kind = \"ConfigMap\", metadata = {{ name = \"c{i:04}\" }}, data = {{ value = \"{value}\" }} }}]\n"
+        );
+        std::fs::write(root.join(format!("components/c{i:04}.toml")), file).unwrap();
+    };
+    for i in 0..1000 {
+        write(i, &format!("first {i}"));
+    }
+    let stderr = ok_stderr(&s, app, &["apply", "dev"]);
+    assert!(stderr.contains("applied `dev`: 1000 created (revision 1)"), "{stderr}");
+    write(7, "second");
+    std::fs::remove_file(root.join("components/c0999.toml")).unwrap();
+    let stderr = ok_stderr(&s, app, &["apply", "dev", "--prune"]);
+    assert!(stderr.contains("1 configured, 998 unchanged, 1 pruned (revision 2)"), "{stderr}");
+
+    let stderr = ok_stderr(&s, app, &["rollback", "dev"]);
+    assert!(stderr.contains("to revision 1: 1 created, 1 configured, 998 unchanged"), "{stderr}");
+    let value = |name: &str| {
+        s.kubectl(&["-n", ns, "get", "configmap", name, "-o", "jsonpath={.data.value}"])
+    };
+    assert_eq!(value("c0007"), "first 7");
+    assert_eq!(value("c0999"), "first 999");
+    let revisions = history(&s, app);
+    assert_eq!(revisions[0]["objects"], 1000);
+    assert_eq!(revisions[0]["rollbackOf"], 1);
+}
