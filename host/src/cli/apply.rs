@@ -69,6 +69,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         prune: args.prune,
         force_conflicts: args.force_conflicts,
         wait: args.wait.then(|| Duration::from_secs(args.timeout)),
+        timeout: Duration::from_secs(args.timeout),
         concurrency: args.concurrency,
         skip_unchanged: !args.reapply_unchanged,
         components: Vec::new(),
