@@ -623,8 +623,8 @@ pub struct Loaded {
     pub grant: Option<permissions::Grant>,
 }
 
-/// A rendering placed for its cluster and connected to it: what `apply`, `diff` and `delete`
-/// act on.
+/// A rendering placed for its cluster and connected to it: what `apply`, `diff`, `status` and
+/// `delete` act on.
 pub struct Connected {
     /// The objects, in apply order, each with its component.
     pub objects: Vec<(String, Value)>,
@@ -659,6 +659,22 @@ impl Connected {
         block_on(&self.runtime, cluster::diff(&self.cluster, &self.objects, force_conflicts))
     }
 
+    /// `kiln status`: where each of the environment's objects stands in the cluster (see
+    /// [`cluster::status`]), in apply order.
+    pub fn status(&self) -> anyhow::Result<Vec<cluster::ObjectStatus>> {
+        block_on(
+            &self.runtime,
+            cluster::status(&self.cluster, self.expected(), &self.inventory, STATUS_CONCURRENCY),
+        )
+    }
+
+    /// The objects the environment should have in its cluster, which `status` looks for: the
+    /// render today. Once revisions of what was applied are stored in the cluster, this is the
+    /// one place to read the current revision's objects instead.
+    fn expected(&self) -> &[(String, Value)] {
+        &self.objects
+    }
+
     /// Delete the objects, Kiln's only, waiting up to `wait` until they are gone (see
     /// [`cluster::delete`]).
     pub fn delete(
@@ -679,6 +695,9 @@ impl Connected {
         )
     }
 }
+
+/// Objects `status` looks at at once.
+const STATUS_CONCURRENCY: usize = 8;
 
 /// Run `future` on `runtime`, with Ctrl-C as an error.
 fn block_on<T>(

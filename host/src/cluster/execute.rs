@@ -370,7 +370,7 @@ impl Cluster {
 }
 
 /// The sha256 of `object` as Kiln applies it.
-fn applied_digest(object: &Value) -> String {
+pub(super) fn applied_digest(object: &Value) -> String {
     crate::checked::digest(object.to_string().as_bytes())
 }
 
@@ -378,7 +378,7 @@ fn applied_digest(object: &Value) -> String {
 /// that left the live object at `live`'s resource version. Any write to the object since, by
 /// anyone (another environment or a checkout of this one, an edit, a controller), changes its
 /// resource version. `None` when the server gave none.
-fn applied(desired: &str, live: &ObjectMeta) -> Option<String> {
+pub(super) fn applied(desired: &str, live: &ObjectMeta) -> Option<String> {
     let version = live.resource_version.as_deref().filter(|v| !v.is_empty())?;
     Some(crate::checked::digest(format!("{desired}\n{version}").as_bytes()))
 }

@@ -8,6 +8,7 @@ mod execute;
 mod inventory;
 mod plan;
 mod ready;
+mod status;
 
 pub use client::{Cluster, Target};
 pub use diff::{Diff, diff};
@@ -15,6 +16,7 @@ pub use execute::{ApplyOptions, DryRun, Event, Outcome, Report, apply, delete};
 pub use inventory::InventoryRef;
 pub use plan::{ObjectKey, Phase, plan};
 pub use ready::Status;
+pub use status::{ObjectStatus, Sync, status};
 
 /// Field manager of every apply.
 pub const FIELD_MANAGER: &str = "kiln";
