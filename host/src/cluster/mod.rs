@@ -1,6 +1,7 @@
 //! Clusters: the only module that touches kube-rs. Connecting as kubectl would (kubeconfig,
-//! `KUBECONFIG`, context), planning an apply as a pure step, and executing apply, diff, delete
-//! and prune with server-side apply, bounded concurrency and retries.
+//! `KUBECONFIG`, context), planning an apply as a pure step (phases included), and executing
+//! apply, diff, delete and prune with server-side apply, bounded concurrency and retries; the
+//! readiness of live objects (pure rules, [`Status`]) that `--wait`, phases and `status` share.
 
 mod client;
 mod diff;
