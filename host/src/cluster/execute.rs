@@ -36,7 +36,8 @@ pub struct ApplyOptions {
     pub prune: bool,
     /// Take over fields owned by other managers.
     pub force_conflicts: bool,
-    /// Wait for every object applied to be ready (by the rules of [`super::Status`]), up to this long.
+    /// Wait for every object applied to be ready (by the rules of [`super::Status`]), up to
+    /// this long.
     pub wait: Option<Duration>,
     /// How long the wait between two phases of the `kiln.dev/phase` annotation waits for the
     /// earlier phase's objects to be ready (`--timeout`); there is none on a dry run.
