@@ -806,6 +806,31 @@ impl Connected {
         block_on(runtime, cluster::diff(cluster, &self.objects, force_conflicts))
     }
 
+    /// `kiln status`: where each of the environment's objects stands in the cluster (see
+    /// [`cluster::status`]), in apply order.
+    pub fn status(&self) -> anyhow::Result<Vec<cluster::ObjectStatus>> {
+        let expected = self.expected()?;
+        let Attached { runtime, cluster, inventory, .. } = &self.attached;
+        block_on(runtime, cluster::status(cluster, &expected, inventory, STATUS_CONCURRENCY))
+    }
+
+    /// The objects the environment should have in its cluster, which `status` looks for: those
+    /// of its current revision (the newest: what Kiln last applied), of the selected
+    /// components; the render when the cluster has no revision yet.
+    fn expected(&self) -> anyhow::Result<Vec<(String, Value)>> {
+        let Some(newest) = self.attached.history()?.into_iter().next() else {
+            return Ok(self.objects.clone());
+        };
+        let Attached { runtime, cluster, inventory, .. } = &self.attached;
+        let current = block_on(runtime, revision::read(cluster, inventory, newest.number))?;
+        Ok(current
+            .objects
+            .into_iter()
+            .filter(|a| self.components.is_empty() || self.components.contains(&a.component))
+            .map(|a| (a.component, a.object))
+            .collect())
+    }
+
     /// Delete the objects, Kiln's only, waiting up to `wait` until they are gone (see
     /// [`cluster::delete`]).
     pub fn delete(
@@ -850,6 +875,9 @@ fn params_hash(rendering: &Rendering) -> String {
         .collect();
     crate::checked::digest(Value::Object(all).to_string().as_bytes())
 }
+
+/// Objects `status` looks at at once.
+const STATUS_CONCURRENCY: usize = 8;
 
 /// Run `future` on `runtime`, with Ctrl-C as an error.
 fn block_on<T>(

@@ -15,6 +15,7 @@ mod grant;
 mod kubeflow;
 mod languages;
 mod limits;
+mod readiness;
 mod registries;
 mod revisions;
 mod sandbox;

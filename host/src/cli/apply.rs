@@ -9,9 +9,13 @@ use crate::session::Gate;
 
 /// The long help of this verb (`--help`), set on its subcommand: deferred arguments
 /// cannot carry it (see `cli/mod.rs`).
-pub(crate) const HELP: &str = "Apply an environment (or some components) with server-side apply, \
-    field manager `kiln`: Namespaces and CRDs first, CRDs waited on until Established, then the \
-    rest in parallel.";
+pub(crate) const HELP: &str = "\
+Apply an environment (or some components) with server-side apply, field manager `kiln`: \
+Namespaces and CRDs first, CRDs waited on until Established, then the rest in parallel.
+
+Objects annotated `kiln.dev/phase: \"N\"` (an integer) apply in phases, lowest first; objects \
+without it are in phase 0. Each phase waits until its objects are ready (the rules of `--wait`) \
+before the next starts, up to `--timeout`, with or without `--wait`; a dry run does not wait.";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,10 +30,11 @@ pub struct Args {
     /// Take over fields another field manager owns.
     #[arg(long)]
     force_conflicts: bool,
-    /// Wait for Deployments, StatefulSets and CRDs to be ready.
+    /// Wait until every object applied is ready (kstatus's rules: rollouts done, Jobs complete,
+    /// PVCs bound, custom resources Ready...); a failed one (a failed Job) fails at once.
     #[arg(long)]
     wait: bool,
-    /// How long `--wait` waits, in seconds.
+    /// How long `--wait`, and each wait between phases, waits, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     timeout: u64,
     /// Objects applied at once.
@@ -72,6 +77,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         prune: args.prune,
         force_conflicts: args.force_conflicts,
         wait: args.wait.then(|| Duration::from_secs(args.timeout)),
+        timeout: Duration::from_secs(args.timeout),
         concurrency: args.concurrency,
         skip_unchanged: !args.reapply_unchanged,
         components: Vec::new(),

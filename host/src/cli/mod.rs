@@ -26,6 +26,7 @@ mod prototype;
 mod registry;
 mod rollback;
 mod show;
+mod status;
 mod table;
 mod validate;
 
@@ -108,6 +109,9 @@ enum Command {
     /// Show what `apply` would change in the cluster.
     #[command(long_about = diff::HELP)]
     Diff(diff::Args),
+    /// Show whether an environment's objects are present, in sync and ready.
+    #[command(long_about = status::HELP)]
+    Status(status::Args),
     /// Delete an environment's objects from its cluster.
     #[command(long_about = delete::HELP)]
     Delete(delete::Args),
@@ -167,6 +171,7 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(args, printer),
         Command::Apply(args) => apply::run(args, printer),
         Command::Diff(args) => diff::run(args, printer),
+        Command::Status(args) => status::run(args, printer),
         Command::Delete(args) => delete::run(args, printer),
         Command::History(args) => history::run(args, printer),
         Command::Rollback(args) => rollback::run(args, printer),
@@ -357,6 +362,8 @@ mod tests {
             ("param set", "kiln param set --env cloud cloud gke for every component in `cloud`"),
             ("param set", "kiln param set --cloud=gke the same, ksonnet's way"),
             ("apply", "Namespaces and CRDs first, CRDs waited on until Established"),
+            ("apply", "Objects annotated `kiln.dev/phase: \"N\"` (an integer) apply in phases"),
+            ("status", "Exit status: 0 when every object is present, in sync and ready, 1"),
         ] {
             assert!(help(path).contains(text), "`kiln {path} --help` lacks `{text}`");
         }

@@ -32,7 +32,7 @@ pub struct Args {
     /// Wait for the objects to be ready.
     #[arg(long)]
     wait: bool,
-    /// How long `--wait` waits, in seconds.
+    /// How long `--wait`, and each phase, waits for objects to be ready, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     timeout: u64,
     /// Objects applied at once.
@@ -55,6 +55,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         prune: true,
         force_conflicts: args.force_conflicts,
         wait: args.wait.then(|| Duration::from_secs(args.timeout)),
+        timeout: Duration::from_secs(args.timeout),
         concurrency: args.concurrency,
         skip_unchanged: true,
         components: Vec::new(),

@@ -70,7 +70,7 @@ pub async fn diff(
 
 impl Cluster {
     /// The live object (if any) and what a server-side dry-run apply makes of it.
-    async fn dry_run(
+    pub(super) async fn dry_run(
         &self,
         key: &ObjectKey,
         object: &Value,

@@ -1,5 +1,6 @@
 //! Executing a plan against a cluster: server-side apply with field manager `kiln`, phase by
-//! phase with bounded concurrency, CRDs waited on until Established, prune and delete of
+//! phase with bounded concurrency, CRDs waited on until Established and each annotated phase
+//! until its objects are ready (see [`super::plan`] and [`super::ready`]), prune and delete of
 //! Kiln's own objects only, readiness waits, and retries on throttling and server errors.
 
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use serde_json::Value;
 use super::client::Cluster;
 use super::inventory::{Inventory, InventoryRef};
 use super::plan::{self, ObjectKey};
+use super::ready::{Status, status};
 use super::{Error, FIELD_MANAGER};
 use crate::manifest::{APP_LABEL, ENV_LABEL, MANAGED_BY, MANAGER};
 
@@ -34,8 +36,12 @@ pub struct ApplyOptions {
     pub prune: bool,
     /// Take over fields owned by other managers.
     pub force_conflicts: bool,
-    /// Wait for Deployments, StatefulSets and CRDs to be ready, up to this long.
+    /// Wait for every object applied to be ready (by the rules of [`super::Status`]), up to
+    /// this long.
     pub wait: Option<Duration>,
+    /// How long the wait between two phases of the `kiln.dev/phase` annotation waits for the
+    /// earlier phase's objects to be ready (`--timeout`); there is none on a dry run.
+    pub timeout: Duration,
     /// Objects applied at once.
     pub concurrency: usize,
     /// Leave alone objects unchanged since the last apply (see `Cluster::apply_one`).
@@ -279,6 +285,61 @@ impl Cluster {
         Ok(Outcome::Deleted)
     }
 
+    /// The live object of `key` as JSON, `None` if there is none.
+    pub(super) async fn live(&self, key: &ObjectKey) -> Result<Option<Value>, Error> {
+        let api = self.api(key).await?;
+        let live =
+            self.retry(|| api.get_opt(&key.name)).await.map_err(|e| self.error("get", key, e))?;
+        Ok(live.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)))
+    }
+
+    /// Wait until every object of `keys` is ready by [`super::ready`]'s rules, polling those not
+    /// ready yet every 500 ms. An object that failed ends the wait at once ([`Error::Failed`]);
+    /// after `timeout`, the first one still not ready is named with why ([`Error::NotReady`]).
+    async fn wait_ready(
+        &self,
+        keys: &[&ObjectKey],
+        timeout: Duration,
+        concurrency: usize,
+        on_event: &(dyn Fn(&Event) + Sync),
+    ) -> Result<(), Error> {
+        for key in keys {
+            on_event(&Event::Waiting((*key).clone(), "ready"));
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut pending: Vec<&ObjectKey> = keys.to_vec();
+        loop {
+            let states: Vec<(&ObjectKey, Status)> =
+                futures::stream::iter(pending)
+                    .map(|key| async move {
+                        Ok::<_, Error>((key, status(self.live(key).await?.as_ref())))
+                    })
+                    .buffered(concurrency.max(1))
+                    .try_collect()
+                    .await?;
+            let mut waiting = Vec::new();
+            for (key, state) in states {
+                match state {
+                    Status::Current => {}
+                    Status::Failed(reason) => {
+                        return Err(Error::Failed { object: key.to_string(), reason });
+                    }
+                    other => waiting.push((key, other)),
+                }
+            }
+            let Some((first, state)) = waiting.first() else { return Ok(()) };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::NotReady {
+                    object: first.to_string(),
+                    reason: state.reason().unwrap_or_default().to_string(),
+                    seconds: timeout.as_secs(),
+                });
+            }
+            pending = waiting.into_iter().map(|(key, _)| key).collect();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// Poll `check` every 250 ms until it says yes or `timeout` passes.
     async fn wait_for(
         &self,
@@ -310,7 +371,7 @@ impl Cluster {
 }
 
 /// The sha256 of `object` as Kiln applies it.
-fn applied_digest(object: &Value) -> String {
+pub(super) fn applied_digest(object: &Value) -> String {
     crate::checked::digest(object.to_string().as_bytes())
 }
 
@@ -318,7 +379,7 @@ fn applied_digest(object: &Value) -> String {
 /// that left the live object at `live`'s resource version. Any write to the object since, by
 /// anyone (another environment or a checkout of this one, an edit, a controller), changes its
 /// resource version. `None` when the server gave none.
-fn applied(desired: &str, live: &ObjectMeta) -> Option<String> {
+pub(super) fn applied(desired: &str, live: &ObjectMeta) -> Option<String> {
     let version = live.resource_version.as_deref().filter(|v| !v.is_empty())?;
     Some(crate::checked::digest(format!("{desired}\n{version}").as_bytes()))
 }
@@ -339,35 +400,6 @@ fn check_owner(key: &ObjectKey, live: &ObjectMeta, desired: &Value) -> Result<()
         return Ok(());
     };
     Err(Error::Conflict { object: key.to_string(), message })
-}
-
-/// Whether a live object is ready: CRDs Established, Deployments and StatefulSets with all
-/// replicas updated and available (or ready); anything else as soon as it exists.
-fn ready(kind: &str, live: Option<&DynamicObject>) -> bool {
-    let Some(live) = live else { return false };
-    let data = &live.data;
-    let int = |v: &Value| v.as_i64().unwrap_or(0);
-    match kind {
-        "CustomResourceDefinition" => established(live),
-        "Deployment" => {
-            let want = data["spec"]["replicas"].as_i64().unwrap_or(1);
-            let status = &data["status"];
-            int(&status["observedGeneration"]) >= live.metadata.generation.unwrap_or(0)
-                && int(&status["updatedReplicas"]) >= want
-                && int(&status["availableReplicas"]) >= want
-        }
-        "StatefulSet" => {
-            let want = data["spec"]["replicas"].as_i64().unwrap_or(1);
-            int(&data["status"]["readyReplicas"]) >= want
-        }
-        _ => true,
-    }
-}
-
-fn established(live: &DynamicObject) -> bool {
-    live.data["status"]["conditions"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Established" && c["status"] == "True"))
 }
 
 const CRD_TIMEOUT: Duration = Duration::from_secs(60);
@@ -425,12 +457,13 @@ pub async fn apply(
                 None => recording.applied.remove(&Inventory::id(&keys[i])),
             };
         }
-        if phase.wait_established && opts.dry_run.is_none() {
-            for &i in &phase.objects {
-                on_event(&Event::Waiting(keys[i].clone(), "established"));
-                cluster
-                    .wait_for(&keys[i], "established", CRD_TIMEOUT, |l| l.is_some_and(established))
-                    .await?;
+        // A dry run persists nothing, so there is nothing to become ready: no waits.
+        if opts.dry_run.is_none() {
+            let phase_keys: Vec<&ObjectKey> = phase.objects.iter().map(|&i| &keys[i]).collect();
+            if phase.wait_established {
+                cluster.wait_ready(&phase_keys, CRD_TIMEOUT, opts.concurrency, on_event).await?;
+            } else if phase.wait_ready {
+                cluster.wait_ready(&phase_keys, opts.timeout, opts.concurrency, on_event).await?;
             }
         }
     }
@@ -465,13 +498,8 @@ pub async fn apply(
     recording.objects = recorded;
     inventory.write(cluster, &recording, dry_run).await?;
     if let Some(timeout) = opts.wait.filter(|_| opts.dry_run.is_none()) {
-        for key in keys.iter().filter(|k| {
-            matches!(k.kind.as_str(), "Deployment" | "StatefulSet" | "CustomResourceDefinition")
-        }) {
-            on_event(&Event::Waiting(key.clone(), "ready"));
-            let kind = key.kind.clone();
-            cluster.wait_for(key, "ready", timeout, |l| ready(&kind, l)).await?;
-        }
+        let all: Vec<&ObjectKey> = keys.iter().collect();
+        cluster.wait_ready(&all, timeout, opts.concurrency, on_event).await?;
     }
     Ok(report)
 }
@@ -488,8 +516,11 @@ pub async fn delete(
 ) -> Result<Report, Error> {
     let rendered: Vec<ObjectKey> = objects.iter().map(|(c, v)| ObjectKey::of(v, c)).collect();
     let previous = inventory.read(cluster).await?;
-    // Everything rendered (in reverse apply order), then what only the inventory remembers.
-    let mut targets = plan::prune(&rendered, &[], &[]);
+    // Everything rendered, in reverse apply order (phases included), then what only the
+    // inventory remembers, whose phases are not known.
+    let values: Vec<Value> = objects.iter().map(|(_, v)| v.clone()).collect();
+    let mut targets: Vec<ObjectKey> =
+        plan::delete_order(&values).into_iter().map(|i| rendered[i].clone()).collect();
     targets.extend(plan::prune(&previous.objects, &rendered, components));
     let mut seen = std::collections::BTreeSet::new();
     targets.retain(|k| seen.insert(k.identity()));

@@ -1,19 +1,24 @@
 //! Clusters: the only module that touches kube-rs. Connecting as kubectl would (kubeconfig,
-//! `KUBECONFIG`, context), planning an apply as a pure step, and executing apply, diff, delete
-//! and prune with server-side apply, bounded concurrency and retries.
+//! `KUBECONFIG`, context), planning an apply as a pure step (phases included), and executing
+//! apply, diff, delete and prune with server-side apply, bounded concurrency and retries; the
+//! readiness of live objects (pure rules, [`Status`]) that `--wait`, phases and `status` share.
 
 mod client;
 mod diff;
 mod execute;
 mod inventory;
 mod plan;
+mod ready;
 pub mod revision;
+mod status;
 
 pub use client::{Cluster, Target};
 pub use diff::{Diff, diff};
 pub use execute::{ApplyOptions, DryRun, Event, Outcome, Report, apply, delete};
 pub use inventory::InventoryRef;
 pub use plan::{ObjectKey, Phase, plan};
+pub use ready::Status;
+pub use status::{ObjectStatus, Sync, status};
 
 /// Field manager of every apply.
 pub const FIELD_MANAGER: &str = "kiln";
@@ -97,6 +102,25 @@ pub enum Error {
         /// The revision asked for.
         number: u64,
     },
+    /// An object waited on will not become ready without a change (a failed Job, a Deployment
+    /// past its progress deadline, a Stalled resource): the wait stops at once.
+    #[error("`{object}` failed: {reason}")]
+    Failed {
+        /// `kind/namespace/name`.
+        object: String,
+        /// Why, from its status (see [`Status`]).
+        reason: String,
+    },
+    /// An object waited on was still not ready when the time was up.
+    #[error("timed out after {seconds} s waiting for `{object}` to be ready: {reason}")]
+    NotReady {
+        /// `kind/namespace/name`: the first object of the wait that was not ready.
+        object: String,
+        /// Why it was not, from its status.
+        reason: String,
+        /// The timeout.
+        seconds: u64,
+    },
     /// The user pressed Ctrl-C.
     #[error(
         "interrupted; objects applied so far stay applied, and running the command again converges"
@@ -125,6 +149,16 @@ impl Error {
             Error::UnknownKind { .. } => {
                 Some("install the CRD first, or add it to a component of the app".into())
             }
+            Error::Failed { .. } => Some(
+                "waiting longer would not help: see `kubectl describe` of the object and its \
+                 events, fix the cause and apply again"
+                    .into(),
+            ),
+            Error::NotReady { .. } => Some(
+                "raise `--timeout` if it is only slow; `kiln status ENV` shows every object's \
+                 state"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -1,5 +1,12 @@
-//! Planning an apply, as plain values: which objects go in which phase (Namespaces, then CRDs
-//! waited on until Established, then everything else in parallel), and what a prune removes.
+//! Planning an apply, as plain values: which objects go in which phase, and what a prune
+//! removes.
+//!
+//! Namespaces come first, then CRDs (waited on until Established), then the objects' own
+//! phases: the integer of their `kiln.dev/phase` annotation ([`crate::manifest::phase`]),
+//! lowest first, objects without it in phase 0 (as Argo CD's sync waves: negatives before the
+//! unannotated, positives after). Each of those phases but the last is waited on until its
+//! objects are ready before the next starts. The annotation does not move a Namespace or a CRD:
+//! they always come first, since everything else may need them. Delete goes in reverse.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -67,6 +74,11 @@ pub struct Phase {
     pub objects: Vec<usize>,
     /// Whether to wait for CRDs in this phase to be Established before the next.
     pub wait_established: bool,
+    /// Whether to wait for this phase's objects to be ready before the next: every phase of
+    /// the `kiln.dev/phase` annotation but the last.
+    pub wait_ready: bool,
+    /// The annotation's phase number; `None` for the Namespaces and the CRDs.
+    pub number: Option<i32>,
 }
 
 fn is_crd(v: &Value) -> bool {
@@ -74,25 +86,41 @@ fn is_crd(v: &Value) -> bool {
         && v["apiVersion"].as_str().is_some_and(|a| a.starts_with("apiextensions.k8s.io/"))
 }
 
-/// The phases of applying `objects`: Namespaces, CRDs, then the rest. Empty phases are left out.
+/// The phases of applying `objects`: Namespaces, CRDs, then one per `kiln.dev/phase` number,
+/// lowest first (see the module's docs). Empty phases are left out. A phase annotation that is
+/// not an integer was refused by post-processing; here it counts as phase 0.
 pub fn plan(objects: &[Value]) -> Vec<Phase> {
-    let mut phases = [Vec::new(), Vec::new(), Vec::new()];
+    let (mut namespaces, mut crds) = (Vec::new(), Vec::new());
+    let mut numbered: std::collections::BTreeMap<i32, Vec<usize>> = Default::default();
     for (i, v) in objects.iter().enumerate() {
-        let phase = if v["kind"] == "Namespace" && v["apiVersion"] == "v1" {
-            0
+        if v["kind"] == "Namespace" && v["apiVersion"] == "v1" {
+            namespaces.push(i);
         } else if is_crd(v) {
-            1
+            crds.push(i);
         } else {
-            2
-        };
-        phases[phase].push(i);
+            numbered.entry(crate::manifest::phase(v).unwrap_or(0)).or_default().push(i);
+        }
     }
-    phases
-        .into_iter()
-        .enumerate()
-        .filter(|(_, objects)| !objects.is_empty())
-        .map(|(i, objects)| Phase { objects, wait_established: i == 1 })
-        .collect()
+    let last = numbered.keys().next_back().copied();
+    let first = [(namespaces, false), (crds, true)].into_iter().map(|(objects, crds)| Phase {
+        objects,
+        wait_established: crds,
+        wait_ready: false,
+        number: None,
+    });
+    let rest = numbered.into_iter().map(|(n, objects)| Phase {
+        objects,
+        wait_established: false,
+        wait_ready: Some(n) != last,
+        number: Some(n),
+    });
+    first.chain(rest).filter(|p| !p.objects.is_empty()).collect()
+}
+
+/// The order in which to delete `objects`: the phases of [`plan`] in reverse, so objects of a
+/// later phase go before those they needed, and Namespaces and CRDs last.
+pub fn delete_order(objects: &[Value]) -> Vec<usize> {
+    plan(objects).into_iter().rev().flat_map(|p| p.objects).collect()
 }
 
 /// What a prune deletes: objects recorded before (`previous`) that are not rendered now,
@@ -143,14 +171,52 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Namespace"}),
             json!({"apiVersion": "v1", "kind": "Service"}),
         ];
+        let phase = |objects: Vec<usize>, crds: bool, number: Option<i32>| Phase {
+            objects,
+            wait_established: crds,
+            wait_ready: false,
+            number,
+        };
         assert_eq!(
             plan(&objects),
             [
-                Phase { objects: vec![2], wait_established: false },
-                Phase { objects: vec![1], wait_established: true },
-                Phase { objects: vec![0, 3], wait_established: false },
+                phase(vec![2], false, None),
+                phase(vec![1], true, None),
+                phase(vec![0, 3], false, Some(0))
             ]
         );
+    }
+
+    #[test]
+    fn annotated_phases_apply_lowest_first_unannotated_in_phase_0_each_waited_but_the_last() {
+        let object = |kind: &str, phase: Option<&str>| {
+            let mut o = json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": "x"}});
+            if let Some(p) = phase {
+                o["metadata"]["annotations"] = json!({"kiln.dev/phase": p});
+            }
+            o
+        };
+        let objects = [
+            object("Service", None),
+            object("ConfigMap", Some("2")),
+            object("Secret", Some("-1")),
+            object("Namespace", Some("5")),
+            object("Pod", Some("0")),
+        ];
+        let planned: Vec<_> =
+            plan(&objects).into_iter().map(|p| (p.objects, p.number, p.wait_ready)).collect();
+        assert_eq!(
+            planned,
+            [
+                (vec![3], None, false),
+                (vec![2], Some(-1), true),
+                (vec![0, 4], Some(0), true),
+                (vec![1], Some(2), false),
+            ]
+        );
+        assert_eq!(delete_order(&objects), [1, 0, 4, 2, 3]);
+        // One phase only (no annotations): nothing waits.
+        assert!(plan(&objects[..1]).iter().all(|p| !p.wait_ready));
     }
 
     #[test]

@@ -12,8 +12,8 @@ pub mod scope;
 pub use encode::{Format, encode, write};
 pub use post::{
     APP_LABEL, COMPONENT_LABEL, ComponentObjects, Context, ENV_LABEL, Error, INVENTORY_PREFIX,
-    MANAGED_BY, MANAGER, Object, Processed, RESERVED_DOMAIN, RESERVED_NAME_PREFIXES,
-    REVISION_PREFIX, admit, api_group, count_objects, is_crd, is_reserved_key, kinds, object_ref,
-    post_process, post_process_all,
+    MANAGED_BY, MANAGER, Object, PHASE_ANNOTATION, Processed, RESERVED_DOMAIN,
+    RESERVED_NAME_PREFIXES, REVISION_PREFIX, admit, api_group, count_objects, is_crd,
+    is_reserved_key, kinds, object_ref, phase, post_process, post_process_all,
 };
 pub use scope::{Scope, Scopes};

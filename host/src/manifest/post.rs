@@ -27,6 +27,32 @@ pub const COMPONENT_LABEL: &str = "kiln.dev/component";
 /// (`kiln.dev/...` or `*.kiln.dev/...`), since Kiln finds and trusts its objects by them.
 pub const RESERVED_DOMAIN: &str = "kiln.dev";
 
+/// The one annotation in [`RESERVED_DOMAIN`] a prototype may set: the object's phase, an
+/// integer (`"-1"`, `"0"`, `"2"`). Phases apply in increasing order, each waited on until its
+/// objects are ready before the next starts; objects without it are in phase 0 (Argo CD's
+/// sync waves' convention). See `cluster::plan`.
+pub const PHASE_ANNOTATION: &str = "kiln.dev/phase";
+
+/// The phase of `value` (see [`PHASE_ANNOTATION`]): 0 without the annotation; the annotation's
+/// value when it is an integer, otherwise what is wrong with it.
+pub fn phase(value: &Value) -> Result<i32, String> {
+    let Some(text) = value.pointer("/metadata/annotations").and_then(|a| a.get(PHASE_ANNOTATION))
+    else {
+        return Ok(0);
+    };
+    let parsed = text.as_str().and_then(|t| {
+        let digits = t.strip_prefix('-').unwrap_or(t);
+        let plain = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        plain.then(|| t.parse::<i32>().ok()).flatten()
+    });
+    parsed.ok_or_else(|| {
+        format!(
+            "annotation `{PHASE_ANNOTATION}` must be an integer such as \"-1\" or \"2\", not {}",
+            Untrusted(&text.to_string())
+        )
+    })
+}
+
 /// The start of the name of an environment's inventory (see `cluster::InventoryRef`).
 pub const INVENTORY_PREFIX: &str = "kiln-inventory-";
 
@@ -156,6 +182,16 @@ pub enum Error {
         /// The object, as [`object_ref`] writes it.
         object: String,
     },
+    /// An object's phase annotation ([`PHASE_ANNOTATION`]) is not an integer.
+    #[error("component `{component}` renders `{object}`: {message}")]
+    InvalidPhase {
+        /// The component that rendered it.
+        component: String,
+        /// The object, as [`object_ref`] writes it.
+        object: String,
+        /// What is wrong with the value.
+        message: String,
+    },
     /// An object uses a name, label or annotation Kiln keeps for its own state.
     #[error("component `{component}` renders `{object}`: {what}")]
     Reserved {
@@ -191,6 +227,10 @@ impl Error {
                  Kiln checks one by one)"
                     .into(),
             ),
+            Error::InvalidPhase { .. } => Some(format!(
+                "phases apply in increasing integer order, objects without `{PHASE_ANNOTATION}` \
+                 in phase 0; quote the number in YAML (`{PHASE_ANNOTATION}: \"1\"`)"
+            )),
             Error::Reserved { .. } => Some(
                 "Kiln labels and annotates every object itself and names its own state objects; \
                  rename the object or drop the key in the prototype"
@@ -527,7 +567,17 @@ fn admit_one(value: &Value, component: &str, object: &str) -> Vec<Error> {
         else {
             continue;
         };
-        for key in map.keys().filter(|key| is_reserved_key(key)) {
+        if field == "annotations"
+            && let Err(message) = phase(value)
+        {
+            refused.push(Error::InvalidPhase {
+                component: component.to_string(),
+                object: object.to_string(),
+                message,
+            });
+        }
+        let allowed = |key: &str| field == "annotations" && key == PHASE_ANNOTATION;
+        for key in map.keys().filter(|key| is_reserved_key(key) && !allowed(key)) {
             refused.push(reserved(format!(
                 "{what} `{}` is in the `{RESERVED_DOMAIN}` domain, which is Kiln's own",
                 Untrusted(key)
@@ -1204,6 +1254,41 @@ mod tests {
             ]
         );
         assert!(!is_reserved_key("notkiln.dev/x") && !is_reserved_key("kiln.dev"));
+    }
+
+    #[test]
+    fn the_phase_annotation_is_the_one_reserved_key_allowed_and_must_be_an_integer() {
+        let phased = |value: Value| {
+            let mut o = obj("batch/v1", "Job", "migrate");
+            o["metadata"]["annotations"] = json!({ PHASE_ANNOTATION: value });
+            o
+        };
+        let found = problems_with(&Scopes::new(), &[("db", vec![phased(json!("-1"))])]);
+        assert!(found.problems.is_empty(), "{:?}", messages(&found.problems));
+        assert_eq!(
+            found.objects[0].value["metadata"]["annotations"][PHASE_ANNOTATION], "-1",
+            "kept as written"
+        );
+        assert_eq!(phase(&found.objects[0].value), Ok(-1));
+        assert_eq!(phase(&obj("v1", "ConfigMap", "c")), Ok(0), "no annotation: phase 0");
+        for bad in [json!("soon"), json!("1.5"), json!(""), json!("+1"), json!(" 1"), json!(2)] {
+            let found = problems_with(&Scopes::new(), &[("db", vec![phased(bad.clone())])]);
+            assert_eq!(
+                messages(&found.problems),
+                [format!(
+                    "component `db` renders `Job/migrate`: annotation `kiln.dev/phase` must be an \
+                     integer such as \"-1\" or \"2\", not {bad}"
+                )],
+                "{bad}"
+            );
+            assert!(found.objects.is_empty(), "refused: {bad}");
+            assert!(found.problems[0].hint().is_some());
+        }
+        // Only as an annotation: a label of that key is Kiln's domain as any other.
+        let mut labelled = obj("v1", "ConfigMap", "l");
+        labelled["metadata"]["labels"] = json!({ PHASE_ANNOTATION: "1" });
+        let found = problems_with(&Scopes::new(), &[("web", vec![labelled])]);
+        assert_eq!(found.problems.len(), 1, "{:?}", messages(&found.problems));
     }
 
     #[test]

@@ -214,6 +214,14 @@ pub fn from_manifest(problems: &[manifest::Error]) -> Vec<Finding> {
                     "items",
                     "only a List may carry objects",
                 ),
+                manifest::Error::InvalidPhase { component, object, message } => Finding::object(
+                    Severity::Error,
+                    Check::Structure,
+                    component,
+                    object,
+                    format!("metadata.annotations.{}", manifest::PHASE_ANNOTATION),
+                    message.clone(),
+                ),
                 manifest::Error::Reserved { component, object, what } => Finding::object(
                     Severity::Error,
                     Check::Structure,
