@@ -193,15 +193,19 @@ fn status_reports_missing_changed_and_not_ready_objects() {
     s.kubectl(&["-n", ns, "label", "configmap/settings", "team=db"]);
     assert_eq!(status(&s, app, &[]).0, Some(0));
 
-    // The render changes (a param): differs until applied.
+    // The checkout changes (a param): status is about what was applied, `diff` about this.
     let mut settings = config_map("settings");
     settings["data"]["a"] = json!("new");
     let changed = Value::from(vec![settings, config_map("extra")]).to_string();
     s.ok(app, &["param", "set", "web", "objects", &changed]);
     let (code, stdout, _) = status(&s, app, &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(!stdout.contains("extra"), "{stdout}");
+    // Someone removes what Kiln set, without taking it over: differs, and a re-apply restores it.
+    s.kubectl(&["-n", ns, "annotate", "configmap/settings", "kiln.dev/params-hash-"]);
+    let (code, stdout, _) = status(&s, app, &[]);
     assert_eq!(code, Some(1), "{stdout}");
-    assert!(row(&stdout, &map).contains("differs from the render"), "{stdout}");
-    assert!(row(&stdout, &format!("ConfigMap/{ns}/extra")).contains("missing"), "{stdout}");
+    assert!(row(&stdout, &map).contains("differs from what Kiln applied"), "{stdout}");
 
     // Deleted behind Kiln's back, and failed: JSON says so.
     s.kubectl(&["-n", ns, "delete", "configmap/settings"]);

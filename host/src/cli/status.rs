@@ -12,10 +12,11 @@ use crate::session::Gate;
 /// The long help of `status` (`--help`), set on its subcommand: deferred arguments cannot
 /// carry it (see `cli/mod.rs`).
 pub(crate) const HELP: &str = "\
-Show where each of an environment's objects stands in its cluster: present or missing; in sync \
-with what Kiln applied, changed since by another field manager (named: `kubectl-edit`, a \
-controller...), or differing from the render (`apply` would update it); and ready or not, with \
-why, by the same rules as `apply --wait` (kstatus's).
+Show where each object of an environment's current revision (what Kiln last applied; the render \
+before the first apply) stands in its cluster: present or missing; in sync with what Kiln \
+applied, changed since by another field manager (named: `kubectl-edit`, a controller...), or \
+differing from it (applying again would change it); and ready or not, with why, by the same \
+rules as `apply --wait` (kstatus's). What the checkout would change is `kiln diff`'s to say.
 
 Exit status: 0 when every object is present, in sync and ready, 1 otherwise, 2 on error.";
 

@@ -7,8 +7,8 @@
 //! when applying it now would change nothing: a server-side dry run of the apply leaves it as
 //! it is. A dry run that conflicts means another field manager took over fields Kiln sets
 //! (`kubectl edit`, `kubectl patch`, `kubectl scale`): the object was changed by that manager.
-//! A dry run that would change the object without a conflict means the render differs from
-//! what was applied (a param changed, a new version of the package) and `apply` would update it.
+//! A dry run that would change the object without a conflict means it differs from what Kiln
+//! applied (someone removed a field Kiln set, say) and applying again would restore it.
 
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
@@ -27,8 +27,8 @@ pub enum Sync {
     /// Another field manager took over fields Kiln sets: these managers, as the server names
     /// them (or, failing that, the last one to write the object).
     ChangedBy(Vec<String>),
-    /// Nobody else owns Kiln's fields, but the render differs from the live object: `apply`
-    /// would change it.
+    /// Nobody else owns Kiln's fields, but the live object differs from what Kiln applied:
+    /// applying it again would change it.
     Differs,
 }
 
@@ -38,7 +38,7 @@ impl Sync {
         match self {
             Sync::InSync => "in sync".into(),
             Sync::ChangedBy(managers) => format!("changed by {}", managers.join(", ")),
-            Sync::Differs => "differs from the render".into(),
+            Sync::Differs => "differs from what Kiln applied".into(),
         }
     }
 }
