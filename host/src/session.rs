@@ -24,7 +24,7 @@ use anyhow::Context as _;
 use serde_json::Value;
 
 use crate::app::{App, ParamTarget};
-use crate::cluster::{self, ApplyOptions, Diff, Event, InventoryRef, Report};
+use crate::cluster::{self, ApplyOptions, Diff, Event, InventoryRef, Outcome, Report};
 use crate::manifest::{self, Object, permissions};
 use crate::pipeline::{self, Generated, Prototypes, Rendering};
 use crate::prototype::{Environment, Info, ParamSpec, ParamValue, Params};
@@ -642,43 +642,146 @@ pub struct Connected {
 impl Connected {
     /// Server-side apply the objects (see [`cluster::apply`]); the components are the
     /// selection's.
+    ///
+    /// The environment's namespace is created first if it does not exist (labelled as Kiln's
+    /// for the app and environment), then the apply runs holding the environment's lease (see
+    /// [`Connected::locked`]). A server dry run changes nothing, so it takes no lease and
+    /// creates no namespace: the server checks that it could create a missing one, and the
+    /// objects, which it cannot check in a namespace that does not exist, are reported skipped.
     pub fn apply(
         &self,
         options: &ApplyOptions,
         on_event: &(dyn Fn(&Event) + Sync),
     ) -> anyhow::Result<Report> {
         let options = ApplyOptions { components: self.components.clone(), ..options.clone() };
-        block_on(
-            &self.runtime,
-            cluster::apply(&self.cluster, &self.objects, &self.inventory, &options, on_event),
-        )
+        let dry_run = options.dry_run.is_some();
+        let namespace = &self.inventory.namespace;
+        if self.namespace_state()? == cluster::NamespaceState::Missing {
+            let created = block_on(
+                &self.runtime,
+                cluster::create_namespace(&self.cluster, &self.inventory, dry_run),
+            )?;
+            if dry_run {
+                on_event(&Event::Note(format!(
+                    "namespace `{namespace}` does not exist: an apply would create it (server dry \
+                     run: not created, and the objects were not checked)"
+                )));
+                let why = format!("namespace `{namespace}` does not exist yet");
+                let results = self
+                    .objects
+                    .iter()
+                    .map(|(c, v)| (cluster::ObjectKey::of(v, c), Outcome::Skipped(why.clone())))
+                    .collect();
+                return Ok(Report { results });
+            }
+            if created {
+                on_event(&Event::Note(format!("created namespace `{namespace}`")));
+            }
+        }
+        let work =
+            cluster::apply(&self.cluster, &self.objects, &self.inventory, &options, on_event);
+        if dry_run { block_on(&self.runtime, work) } else { self.locked("apply", on_event, work) }
     }
 
-    /// What an apply would change, from a server-side dry run (see [`cluster::diff`]).
+    /// What an apply would change, from a server-side dry run (see [`cluster::diff`]). Takes
+    /// no lease: it changes nothing.
     pub fn diff(&self, force_conflicts: bool) -> anyhow::Result<Vec<Diff>> {
         block_on(&self.runtime, cluster::diff(&self.cluster, &self.objects, force_conflicts))
     }
 
     /// Delete the objects, Kiln's only, waiting up to `wait` until they are gone (see
-    /// [`cluster::delete`]).
+    /// [`cluster::delete`]), holding the environment's lease; then, with `delete_namespace`,
+    /// the environment's namespace if Kiln created it for this app and environment.
     pub fn delete(
         &self,
         wait: Option<Duration>,
+        delete_namespace: bool,
         on_event: &(dyn Fn(&Event) + Sync),
     ) -> anyhow::Result<Report> {
-        block_on(
-            &self.runtime,
-            cluster::delete(
+        let work = async {
+            let report = cluster::delete(
                 &self.cluster,
                 &self.objects,
                 &self.inventory,
                 &self.components,
                 wait,
                 on_event,
-            ),
-        )
+            )
+            .await?;
+            if delete_namespace {
+                let namespace = &self.inventory.namespace;
+                let (app, env) = (&self.inventory.app, &self.inventory.environment);
+                match cluster::delete_namespace(&self.cluster, &self.inventory).await? {
+                    cluster::NamespaceDeleted::Deleted => {
+                        on_event(&Event::Note(format!("deleted namespace `{namespace}`")));
+                    }
+                    cluster::NamespaceDeleted::NotKilns => on_event(&Event::Warning(format!(
+                        "kept namespace `{namespace}`: Kiln did not create it for app `{app}`, \
+                         environment `{env}` (it lacks their labels)"
+                    ))),
+                    cluster::NamespaceDeleted::Absent => {}
+                }
+            }
+            Ok(report)
+        };
+        // No namespace, no lease (it would live there), and nothing in it to guard.
+        if self.namespace_state()? == cluster::NamespaceState::Missing {
+            return block_on(&self.runtime, work);
+        }
+        self.locked("delete", on_event, work)
+    }
+
+    /// Run `work`, which changes the environment (`operation`: apply, delete, rollback),
+    /// holding the environment's lease: taken before (failing at once, naming the holder, when
+    /// another command holds it), renewed while `work` runs, given back after, also when `work`
+    /// fails or Ctrl-C stops it. `work` is stopped if the lease is lost meanwhile (see
+    /// [`cluster::LeaseGuard`]). A release that fails is a warning: the lease then expires
+    /// [`cluster::LEASE_DURATION`] after its last renewal.
+    pub fn locked<T>(
+        &self,
+        operation: &str,
+        on_event: &(dyn Fn(&Event) + Sync),
+        work: impl Future<Output = Result<T, cluster::Error>>,
+    ) -> anyhow::Result<T> {
+        let lease = cluster::LeaseRef::from(&self.inventory);
+        let holder = cluster::Holder::this_process(self.cluster.kubeconfig_user());
+        let guard =
+            block_on(&self.runtime, lease.acquire(&self.cluster, &holder, operation, on_event))?;
+        let result = block_on(&self.runtime, async {
+            tokio::select! {
+                result = work => result,
+                lost = guard.lost() => Err(lost),
+            }
+        });
+        // The timer must be made inside the runtime.
+        let released = self.runtime.block_on(async {
+            tokio::time::timeout(RELEASE_TIMEOUT, guard.release(&self.cluster)).await
+        });
+        let problem = match released {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!("no answer in {} s", RELEASE_TIMEOUT.as_secs())),
+        };
+        if let Some(problem) = problem {
+            on_event(&Event::Warning(format!(
+                "cannot release the lease of `{}` ({problem}); it expires {} s after its last \
+                 renewal, or break it with `{}`",
+                self.inventory.environment,
+                cluster::LEASE_DURATION.as_secs(),
+                lease.break_command()
+            )));
+        }
+        result
+    }
+
+    /// Whether the environment's namespace exists.
+    fn namespace_state(&self) -> anyhow::Result<cluster::NamespaceState> {
+        block_on(&self.runtime, cluster::namespace_state(&self.cluster, &self.inventory.namespace))
     }
 }
+
+/// How long giving a lease back may take (after Ctrl-C, too) before Kiln leaves it to expire.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Run `future` on `runtime`, with Ctrl-C as an error.
 fn block_on<T>(

@@ -22,6 +22,10 @@ pub struct Args {
     /// How long `--wait` waits, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     timeout: u64,
+    /// Also delete the environment's namespace, if Kiln created it for this app and
+    /// environment (it carries their labels); any other namespace is kept.
+    #[arg(long)]
+    delete_namespace: bool,
     /// Print each object's outcome, not only the summary.
     #[arg(long)]
     show_objects: bool,
@@ -31,7 +35,8 @@ pub struct Args {
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let connected = args.target.connect(Gate::PlaceOnly, printer)?;
     let wait = args.wait.then(|| Duration::from_secs(args.timeout));
-    let report = connected.delete(wait, &super::progress(printer, args.show_objects))?;
+    let progress = super::progress(printer, args.show_objects);
+    let report = connected.delete(wait, args.delete_namespace, &progress)?;
     printer.note(&format!("deleted from `{}`: {}", args.target.selection.env, report.summary()));
     Ok(ExitCode::SUCCESS)
 }

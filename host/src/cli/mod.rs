@@ -264,6 +264,8 @@ fn progress(printer: &Printer, each: bool) -> impl Fn(&Event) + Sync + '_ {
         }
         Event::Done(key, outcome) => printer.detail(&format!("{key} {}", outcome.describe())),
         Event::Waiting(key, what) => printer.detail(&format!("waiting for {key} to be {what}")),
+        Event::Note(text) => printer.note(text),
+        Event::Warning(text) => printer.warn(text),
     }
 }
 

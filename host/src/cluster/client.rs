@@ -27,9 +27,16 @@ pub struct Target {
     pub server: Option<String>,
 }
 
-/// A client for `target`, and the server URL for messages.
-async fn client(target: &Target) -> Result<(Client, String), Error> {
+/// A client for `target`, the server URL for messages, and the kubeconfig user its context
+/// names (for the lease's holder identity).
+async fn client(target: &Target) -> Result<(Client, String, Option<String>), Error> {
     let kubeconfig = Kubeconfig::read().map_err(|e| Error::Config(format!("{e}")))?;
+    let context = target.context.as_ref().or(kubeconfig.current_context.as_ref());
+    let user = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| Some(&c.name) == context)
+        .and_then(|c| c.context.as_ref()?.user.clone());
     let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
     let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
@@ -46,13 +53,14 @@ async fn client(target: &Target) -> Result<(Client, String), Error> {
     config.default_retry = false;
     let server = config.cluster_url.to_string();
     let client = Client::try_from(config).map_err(|e| Error::Config(format!("{e}")))?;
-    Ok((client, server))
+    Ok((client, server, user))
 }
 
 /// A cluster connection with a discovery cache.
 pub struct Cluster {
     client: kube::Client,
     server: String,
+    user: Option<String>,
     kinds: Mutex<HashMap<(String, String), (ApiResource, ApiCapabilities)>>,
 }
 
@@ -85,10 +93,15 @@ impl Cluster {
         &self.client
     }
 
+    /// The kubeconfig user of the context connected with, if it names one.
+    pub fn kubeconfig_user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
     /// Connect to `target` as kubectl would (see the module's docs).
     pub async fn connect(target: &Target) -> Result<Self, Error> {
-        let (client, server) = client(target).await?;
-        Ok(Cluster { client, server, kinds: Mutex::new(HashMap::new()) })
+        let (client, server, user) = client(target).await?;
+        Ok(Cluster { client, server, user, kinds: Mutex::new(HashMap::new()) })
     }
 
     /// Run `request`, retrying with exponential backoff on 429, 5xx and connection errors, or
