@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{Printer, TargetArgs};
+use crate::cli::{Printer, Progress, TargetArgs};
 use crate::cluster::{ApplyOptions, DryRun};
 use crate::session::Gate;
 
@@ -73,7 +73,15 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         skip_unchanged: !args.reapply_unchanged,
         components: Vec::new(),
     };
-    let report = connected.apply(&options, &super::progress(printer, args.show_objects))?;
+    let env = &args.target.selection.env;
+    let action = match args.dry_run {
+        Some(_) => format!("checking `{env}` (server dry run)"),
+        None => format!("applying `{env}`"),
+    };
+    let progress = Progress::new(printer, action, connected.objects.len(), args.show_objects);
+    let report = connected.apply(&options, &|event| progress.event(event));
+    progress.finish();
+    let report = report?;
     let suffix = if args.dry_run.is_some() { " (server dry run)" } else { "" };
     printer.note(&format!("applied `{}`: {}{suffix}", args.target.selection.env, report.summary()));
     Ok(ExitCode::SUCCESS)

@@ -21,6 +21,7 @@ mod param;
 pub(crate) mod params;
 mod pkg;
 mod printer;
+mod progress;
 mod prototype;
 mod registry;
 mod show;
@@ -32,9 +33,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use printer::{Printer, Verbosity};
+pub use progress::{Progress, Status};
 
 use crate::app::{App, AppError};
-use crate::cluster::Event;
 use crate::pipeline;
 use crate::prototype::ParamError;
 use crate::render::{self, Limit};
@@ -252,20 +253,6 @@ impl TargetArgs {
     fn connect(&self, gate: Gate, printer: &Printer) -> anyhow::Result<Connected> {
         let session = self.run.open(printer)?;
         session.connect(&self.selection.selection(), gate, self.context.clone())
-    }
-}
-
-/// Progress lines of a cluster verb: one per object with `--show-objects` (`each`) or
-/// `--verbose`. An object's key escapes the names a guest gave it when shown.
-fn progress(printer: &Printer, each: bool) -> impl Fn(&Event) + Sync + '_ {
-    move |event| match event {
-        Event::Done(key, outcome) if each => {
-            printer.progress(&format!("{key} {}", outcome.describe()));
-        }
-        Event::Done(key, outcome) => printer.detail(&format!("{key} {}", outcome.describe())),
-        Event::Waiting(key, what) => printer.detail(&format!("waiting for {key} to be {what}")),
-        Event::Note(text) => printer.note(text),
-        Event::Warning(text) => printer.warn(text),
     }
 }
 
