@@ -58,11 +58,10 @@ pub struct Holder {
 impl Holder {
     /// This process, connected as the kubeconfig user `user` (if the context names one).
     pub fn this_process(user: Option<&str>) -> Holder {
-        let login = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "unknown".into());
+        let login = ["USER", "LOGNAME", "USERNAME"]
+            .into_iter()
+            .find_map(|name| std::env::var(name).ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| format!("uid-{}", rustix::process::getuid().as_raw()));
         let host = rustix::system::uname().nodename().to_string_lossy().into_owned();
         Holder::new(&login, &host, std::process::id(), user)
     }
@@ -303,14 +302,15 @@ fn state(live: &Lease, now: Timestamp) -> State {
     State::Held { holder, acquired, renewed, operation }
 }
 
-/// `12 s ago`, `3 min ago`, `2 h ago`; `just now` for the future (a clock ahead of this one).
+/// `12 s ago`, `3 min ago`, `2 h ago`, `3 days ago`; `just now` for the future (a clock ahead of this one).
 fn ago(then: Timestamp, now: Timestamp) -> String {
     let seconds = now.duration_since(then).as_secs();
     match seconds {
         ..=0 => "just now".into(),
         1..120 => format!("{seconds} s ago"),
-        120..7200 => format!("{} min ago", seconds / 60),
-        _ => format!("{} h ago", seconds / 3600),
+        120..3600 => format!("{} min ago", seconds / 60),
+        3600..172_800 => format!("{} h ago", seconds / 3600),
+        _ => format!("{} days ago", seconds / 86_400),
     }
 }
 
@@ -479,6 +479,17 @@ mod tests {
         );
         let released = lease(None, "2025-01-01T10:00:00Z", "2025-01-01T10:05:00Z", 30);
         assert_eq!(state(&released, at("2025-01-01T10:05:01Z")), State::Free);
+    }
+
+    #[test]
+    fn ages_read_as_people_say_them() {
+        let now = at("2025-01-10T00:00:00Z");
+        let ago_ = |then: &str| ago(at(then), now);
+        assert_eq!(ago_("2025-01-10T00:00:01Z"), "just now");
+        assert_eq!(ago_("2025-01-09T23:59:01Z"), "59 s ago");
+        assert_eq!(ago_("2025-01-09T23:58:00Z"), "2 min ago");
+        assert_eq!(ago_("2025-01-09T23:00:00Z"), "1 h ago");
+        assert_eq!(ago_("2025-01-08T00:00:00Z"), "2 days ago");
     }
 
     #[test]

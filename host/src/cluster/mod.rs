@@ -150,8 +150,8 @@ impl Error {
 /// Who holds an environment's lease, for [`Error::Locked`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "environment `{environment}` is locked by {holder}{}, since {acquired} (last renewed {renewed})",
-    operation.as_deref().map(|o| format!(" (kiln {o})")).unwrap_or_default()
+    "environment `{environment}` is locked by {holder}{} since {acquired}, last renewed {renewed}",
+    operation.as_deref().map(|o| format!(" (running `kiln {o}`)")).unwrap_or_default()
 )]
 pub struct Locked {
     /// The environment.
