@@ -138,6 +138,41 @@ fn a_second_apply_fails_while_the_first_runs_and_ctrl_c_releases() {
     assert_eq!(leases(&s, ns), "", "given back after Ctrl-C");
 }
 
+/// While it works, the holder renews its lease (every 10 s); a lease broken by hand meanwhile
+/// stops it at its next renewal, rather than let it run beside whoever takes the lease next.
+#[test]
+fn the_holder_renews_its_lease_and_stops_when_it_is_broken() {
+    let (app, ns) = ("renew", &namespace("renew"));
+    let s = cluster_app(app, ns);
+    let mut first = s
+        .command(app, &["apply", "dev", "--wait", "--timeout", "120"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kiln");
+    let taken = wait_for_lease(&s, app, ns);
+    std::thread::sleep(Duration::from_secs(11));
+    let renewed = wait_for_lease(&s, app, ns);
+    assert_eq!(renewed["spec"]["acquireTime"], taken["spec"]["acquireTime"]);
+    assert_ne!(renewed["spec"]["renewTime"], taken["spec"]["renewTime"], "renewed");
+    assert!(first.try_wait().unwrap().is_none(), "still waiting");
+
+    s.kubectl(&["-n", ns, "delete", "lease", &format!("kiln-lease-{app}-dev")]);
+    let started = Instant::now();
+    let out = first.wait_with_output().unwrap();
+    let (_, stderr) = text(&out);
+    assert!(started.elapsed() < Duration::from_secs(20), "stopped at the next renewal");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: stopped: lost the lease `Lease/{ns}/kiln-lease-{app}-dev` while working (it \
+             was deleted"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(leases(&s, ns), "", "not taken again on the way out");
+}
+
 /// Two applies started together: exactly one takes the lease (a create fails if the lease
 /// exists), the other fails naming it. The winner then times out waiting (no pods run here).
 #[test]
