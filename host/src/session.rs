@@ -24,7 +24,7 @@ use anyhow::Context as _;
 use serde_json::Value;
 
 use crate::app::{App, ParamTarget};
-use crate::cluster::{self, ApplyOptions, Diff, Event, InventoryRef, Report, revision};
+use crate::cluster::{self, ApplyOptions, Diff, Event, InventoryRef, Outcome, Report, revision};
 use crate::manifest::{self, Object, permissions};
 use crate::pipeline::{self, Generated, Prototypes, Rendering};
 use crate::prototype::{Environment, Info, ParamSpec, ParamValue, Params};
@@ -693,44 +693,87 @@ impl Attached {
         let objects: Vec<(String, Value)> =
             target.objects.iter().map(|a| (a.component.clone(), a.object.clone())).collect();
         let options = ApplyOptions { prune: true, components: Vec::new(), ..options.clone() };
-        let report = block_on(
-            &self.runtime,
-            cluster::apply(&self.cluster, &objects, &self.inventory, &options, on_event),
-        )?;
         let record = revision::Record {
             packages: target.meta.packages.clone(),
             params_hash: target.meta.params_hash.clone(),
             rollback_of: Some(number),
         };
-        let recorded = match options.dry_run {
-            Some(_) => None,
-            None => Some(self.record(record, &report, target.objects, history_max)?),
+        let work = async {
+            let report =
+                cluster::apply(&self.cluster, &objects, &self.inventory, &options, on_event)
+                    .await?;
+            let recorded = match options.dry_run {
+                Some(_) => None,
+                None => {
+                    let changes = revision::Changes::of(&report);
+                    let (cluster, env) = (&self.cluster, &self.inventory);
+                    let applied = &target.objects;
+                    Some(
+                        revision::record(cluster, env, record, changes, applied, history_max)
+                            .await?,
+                    )
+                }
+            };
+            Ok((report, recorded))
+        };
+        let (report, recorded) = match options.dry_run {
+            Some(_) => block_on(&self.runtime, work)?,
+            None => self.locked("rollback", on_event, work)?,
         };
         Ok(RolledBack { to: number, report, recorded })
     }
 
-    /// Record a revision of `objects` after an apply that did what `report` says.
-    fn record(
+    /// Run `work`, which changes the environment (`operation`: apply, delete, rollback),
+    /// holding the environment's lease: taken before (failing at once, naming the holder, when
+    /// another command holds it), renewed while `work` runs, given back after, also when `work`
+    /// fails or Ctrl-C stops it. `work` is stopped if the lease is lost meanwhile (see
+    /// [`cluster::LeaseGuard`]). A release that fails is a warning: the lease then expires
+    /// [`cluster::LEASE_DURATION`] after its last renewal.
+    pub fn locked<T>(
         &self,
-        record: revision::Record,
-        report: &Report,
-        objects: Vec<revision::Applied>,
-        history_max: usize,
-    ) -> anyhow::Result<u64> {
-        let changes = revision::Changes::of(report);
-        block_on(
-            &self.runtime,
-            revision::record(
-                &self.cluster,
-                &self.inventory,
-                record,
-                changes,
-                &objects,
-                history_max,
-            ),
-        )
+        operation: &str,
+        on_event: &(dyn Fn(&Event) + Sync),
+        work: impl Future<Output = Result<T, cluster::Error>>,
+    ) -> anyhow::Result<T> {
+        let lease = cluster::LeaseRef::from(&self.inventory);
+        let holder = cluster::Holder::this_process(self.cluster.kubeconfig_user());
+        let guard =
+            block_on(&self.runtime, lease.acquire(&self.cluster, &holder, operation, on_event))?;
+        let result = block_on(&self.runtime, async {
+            tokio::select! {
+                result = work => result,
+                lost = guard.lost() => Err(lost),
+            }
+        });
+        // The timer must be made inside the runtime.
+        let released = self.runtime.block_on(async {
+            tokio::time::timeout(RELEASE_TIMEOUT, guard.release(&self.cluster)).await
+        });
+        let problem = match released {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!("no answer in {} s", RELEASE_TIMEOUT.as_secs())),
+        };
+        if let Some(problem) = problem {
+            on_event(&Event::Warning(format!(
+                "cannot release the lease of `{}` ({problem}); it expires {} s after its last \
+                 renewal, or break it with `{}`",
+                self.inventory.environment,
+                cluster::LEASE_DURATION.as_secs(),
+                lease.break_command()
+            )));
+        }
+        result
+    }
+
+    /// Whether the environment's namespace exists.
+    fn namespace_state(&self) -> anyhow::Result<cluster::NamespaceState> {
+        block_on(&self.runtime, cluster::namespace_state(&self.cluster, &self.inventory.namespace))
     }
 }
+
+/// How long giving a lease back may take (after Ctrl-C, too) before Kiln leaves it to expire.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a rollback did.
 pub struct RolledBack {
@@ -768,6 +811,13 @@ impl Connected {
     /// selection's. An apply that changes something records a revision of the environment
     /// (see [`revision`]), keeping the newest `history_max`; a partial one (some components)
     /// records the others' objects as the newest revision had them.
+    ///
+    /// The environment's namespace is created first if it does not exist (labelled as Kiln's
+    /// for the app and environment), then the apply and its revision run holding the
+    /// environment's lease (see [`Attached::locked`]). A server dry run changes nothing, so it
+    /// takes no lease, creates no namespace and records nothing: the server checks that it
+    /// could create a missing namespace, and the objects, which it cannot check in a namespace
+    /// that does not exist, are reported skipped.
     pub fn apply(
         &self,
         options: &ApplyOptions,
@@ -775,29 +825,61 @@ impl Connected {
         on_event: &(dyn Fn(&Event) + Sync),
     ) -> anyhow::Result<Applied> {
         let options = ApplyOptions { components: self.components.clone(), ..options.clone() };
+        let dry_run = options.dry_run.is_some();
         let Attached { runtime, cluster, inventory, .. } = &self.attached;
-        let report = block_on(
-            runtime,
-            cluster::apply(cluster, &self.objects, inventory, &options, on_event),
-        )?;
-        if options.dry_run.is_some() || !revision::Changes::of(&report).any() {
-            return Ok(Applied { report, revision: None });
+        let namespace = &inventory.namespace;
+        if self.attached.namespace_state()? == cluster::NamespaceState::Missing {
+            let created =
+                block_on(runtime, cluster::create_namespace(cluster, inventory, dry_run))?;
+            if dry_run {
+                on_event(&Event::Note(format!(
+                    "namespace `{namespace}` does not exist: an apply would create it (server dry \
+                     run: not created, and the objects were not checked)"
+                )));
+                let why = format!("namespace `{namespace}` does not exist yet");
+                let results = self
+                    .objects
+                    .iter()
+                    .map(|(c, v)| (cluster::ObjectKey::of(v, c), Outcome::Skipped(why.clone())))
+                    .collect();
+                return Ok(Applied { report: Report { results }, revision: None });
+            }
+            if created {
+                on_event(&Event::Note(format!("created namespace `{namespace}`")));
+            }
         }
-        let mut objects = Vec::new();
-        if !self.components.is_empty()
-            && let Some(newest) = self.attached.history()?.first()
-        {
-            let newest = block_on(runtime, revision::read(cluster, inventory, newest.number))?;
-            objects.extend(
-                newest.objects.into_iter().filter(|a| !self.components.contains(&a.component)),
-            );
-        }
-        objects.extend(self.objects.iter().map(|(component, object)| revision::Applied {
-            component: component.clone(),
-            object: object.clone(),
-        }));
-        let number = self.attached.record(self.record.clone(), &report, objects, history_max)?;
-        Ok(Applied { report, revision: Some(number) })
+        let work = async {
+            let report =
+                cluster::apply(cluster, &self.objects, inventory, &options, on_event).await?;
+            let changes = revision::Changes::of(&report);
+            if dry_run || !changes.any() {
+                return Ok((report, None));
+            }
+            let mut objects = Vec::new();
+            if !self.components.is_empty()
+                && let Some(newest) = revision::list(cluster, inventory).await?.first()
+            {
+                let newest = revision::read(cluster, inventory, newest.number).await?;
+                objects.extend(
+                    newest.objects.into_iter().filter(|a| !self.components.contains(&a.component)),
+                );
+            }
+            objects.extend(self.objects.iter().map(|(component, object)| revision::Applied {
+                component: component.clone(),
+                object: object.clone(),
+            }));
+            let record = self.record.clone();
+            let number =
+                revision::record(cluster, inventory, record, changes, &objects, history_max)
+                    .await?;
+            Ok((report, Some(number)))
+        };
+        let (report, revision) = if dry_run {
+            block_on(runtime, work)?
+        } else {
+            self.attached.locked("apply", on_event, work)?
+        };
+        Ok(Applied { report, revision })
     }
 
     /// What an apply would change, from a server-side dry run (see [`cluster::diff`]).
@@ -832,17 +914,48 @@ impl Connected {
     }
 
     /// Delete the objects, Kiln's only, waiting up to `wait` until they are gone (see
-    /// [`cluster::delete`]).
+    /// [`cluster::delete`]), holding the environment's lease; then, with `delete_namespace`,
+    /// the environment's namespace if Kiln created it for this app and environment.
     pub fn delete(
         &self,
         wait: Option<Duration>,
+        delete_namespace: bool,
         on_event: &(dyn Fn(&Event) + Sync),
     ) -> anyhow::Result<Report> {
-        let Attached { runtime, cluster, inventory, .. } = &self.attached;
-        block_on(
-            runtime,
-            cluster::delete(cluster, &self.objects, inventory, &self.components, wait, on_event),
-        )
+        let work = async {
+            let report = cluster::delete(
+                &self.attached.cluster,
+                &self.objects,
+                &self.attached.inventory,
+                &self.components,
+                wait,
+                on_event,
+            )
+            .await?;
+            if delete_namespace {
+                let namespace = &self.attached.inventory.namespace;
+                let (app, env) =
+                    (&self.attached.inventory.app, &self.attached.inventory.environment);
+                match cluster::delete_namespace(&self.attached.cluster, &self.attached.inventory)
+                    .await?
+                {
+                    cluster::NamespaceDeleted::Deleted => {
+                        on_event(&Event::Note(format!("deleted namespace `{namespace}`")));
+                    }
+                    cluster::NamespaceDeleted::NotKilns => on_event(&Event::Warning(format!(
+                        "kept namespace `{namespace}`: Kiln did not create it for app `{app}`, \
+                         environment `{env}` (it lacks their labels)"
+                    ))),
+                    cluster::NamespaceDeleted::Absent => {}
+                }
+            }
+            Ok(report)
+        };
+        // No namespace, no lease (it would live there), and nothing in it to guard.
+        if self.attached.namespace_state()? == cluster::NamespaceState::Missing {
+            return block_on(&self.attached.runtime, work);
+        }
+        self.attached.locked("delete", on_event, work)
     }
 }
 

@@ -4,13 +4,13 @@
 use crate::common::Scratch;
 
 /// A namespace of its own for each test and run, so runs against one server do not collide.
-fn namespace(test: &str) -> String {
+pub(crate) fn namespace(test: &str) -> String {
     format!("kiln-{test}-{}", std::process::id())
 }
 
 /// An app `name` whose `dev` environment targets the test cluster's namespace `ns`, with
 /// tf-serving installed and a component `web`.
-fn cluster_app(name: &str, ns: &str) -> Scratch {
+pub(crate) fn cluster_app(name: &str, ns: &str) -> Scratch {
     let s = Scratch::with_cluster();
     s.ok(".", &["init", name, "--context", "envtest", "--namespace", ns]);
     s.ok(name, &["env", "add", "dev", "--context", "envtest", "--namespace", ns]);
@@ -168,6 +168,8 @@ fn an_identity_that_may_not_list_still_applies() {
     };
     let (ok, stderr) = apply();
     assert!(ok && stderr.contains("applied `dev`: 8 created"), "{stderr}");
+    // Nor take the environment's lease: it goes on, warned, as before leases.
+    assert!(stderr.contains("warning: going on without the lease"), "{stderr}");
     let (ok, stderr) = apply();
     assert!(ok && stderr.contains("applied `dev`: 8 unchanged"), "{stderr}");
 }

@@ -14,6 +14,7 @@ mod faults;
 mod grant;
 mod kubeflow;
 mod languages;
+mod lease;
 mod limits;
 mod readiness;
 mod registries;

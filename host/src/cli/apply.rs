@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{Printer, TargetArgs};
+use crate::cli::{Printer, Progress, TargetArgs};
 use crate::cluster::{ApplyOptions, DryRun, revision};
 use crate::session::Gate;
 
@@ -82,17 +82,21 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         skip_unchanged: !args.reapply_unchanged,
         components: Vec::new(),
     };
-    let applied = connected.apply(
-        &options,
-        args.history_max,
-        &super::progress(printer, args.show_objects),
-    )?;
+    let env = &args.target.selection.env;
+    let action = match args.dry_run {
+        Some(_) => format!("checking `{env}` (server dry run)"),
+        None => format!("applying `{env}`"),
+    };
+    let progress = Progress::new(printer, action, connected.objects.len(), args.show_objects);
+    let applied = connected.apply(&options, args.history_max, &|event| progress.event(event));
+    progress.finish();
+    let applied = applied?;
     let suffix = match (args.dry_run, applied.revision) {
         (Some(_), _) => " (server dry run)".to_string(),
         (None, Some(number)) => format!(" (revision {number})"),
         (None, None) => String::new(),
     };
     let summary = applied.report.summary();
-    printer.note(&format!("applied `{}`: {summary}{suffix}", args.target.selection.env));
+    printer.note(&format!("applied `{env}`: {summary}{suffix}"));
     Ok(ExitCode::SUCCESS)
 }

@@ -22,6 +22,7 @@ mod param;
 pub(crate) mod params;
 mod pkg;
 mod printer;
+mod progress;
 mod prototype;
 mod registry;
 mod rollback;
@@ -35,9 +36,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use printer::{Printer, Verbosity};
+pub use progress::{Progress, Status};
 
 use crate::app::{App, AppError};
-use crate::cluster::Event;
 use crate::pipeline;
 use crate::prototype::ParamError;
 use crate::render::{self, Limit};
@@ -267,18 +268,6 @@ impl TargetArgs {
     fn connect(&self, gate: Gate, printer: &Printer) -> anyhow::Result<Connected> {
         let session = self.run.open(printer)?;
         session.connect(&self.selection.selection(), gate, self.context.clone())
-    }
-}
-
-/// Progress lines of a cluster verb: one per object with `--show-objects` (`each`) or
-/// `--verbose`. An object's key escapes the names a guest gave it when shown.
-fn progress(printer: &Printer, each: bool) -> impl Fn(&Event) + Sync + '_ {
-    move |event| match event {
-        Event::Done(key, outcome) if each => {
-            printer.progress(&format!("{key} {}", outcome.describe()));
-        }
-        Event::Done(key, outcome) => printer.detail(&format!("{key} {}", outcome.describe())),
-        Event::Waiting(key, what) => printer.detail(&format!("waiting for {key} to be {what}")),
     }
 }
 

@@ -86,6 +86,19 @@ impl Printer {
         }
     }
 
+    /// Whether a live status line suits stderr: a terminal that can redraw (not `TERM=dumb`),
+    /// and the user did not ask for quiet.
+    pub fn live(&self) -> bool {
+        self.verbosity >= Verbosity::Normal
+            && std::io::stderr().is_terminal()
+            && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+    }
+
+    /// Whether stderr takes colour (a terminal, and no `NO_COLOR`).
+    pub fn colored(&self) -> bool {
+        self.color
+    }
+
     /// Whether stdout is a terminal that takes colour.
     pub fn color_stdout(&self) -> bool {
         std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()

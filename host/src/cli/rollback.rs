@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::Printer;
+use crate::cli::{Printer, Progress};
 use crate::cluster::{ApplyOptions, DryRun, revision};
 use crate::session::{Session, Settings};
 
@@ -61,12 +61,16 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         components: Vec::new(),
     };
     let each = args.show_objects || args.dry_run;
-    let done = attached.rollback(
-        args.revision,
-        &options,
-        args.history_max,
-        &super::progress(printer, each),
-    )?;
+    let action = match args.dry_run {
+        true => format!("checking a rollback of `{}` (server dry run)", args.env),
+        false => format!("rolling back `{}`", args.env),
+    };
+    // How many objects the revision holds is not known yet: the line counts as it goes.
+    let progress = Progress::new(printer, action, 0, each);
+    let done = attached
+        .rollback(args.revision, &options, args.history_max, &|event| progress.event(event));
+    progress.finish();
+    let done = done?;
     let suffix = match done.recorded {
         Some(number) => format!(" (revision {number})"),
         None => " (server dry run)".into(),

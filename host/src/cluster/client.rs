@@ -27,10 +27,16 @@ pub struct Target {
     pub server: Option<String>,
 }
 
-/// A client for `target`, the server URL for messages, and the kubeconfig user it acts as.
-async fn client(target: &Target) -> Result<(Client, String, String), Error> {
+/// A client for `target`, the server URL for messages, and the kubeconfig user its context
+/// names (for the lease's holder identity).
+async fn client(target: &Target) -> Result<(Client, String, Option<String>), Error> {
     let kubeconfig = Kubeconfig::read().map_err(|e| Error::Config(format!("{e}")))?;
-    let user = kubeconfig_user(&kubeconfig, target.context.as_deref());
+    let context = target.context.as_ref().or(kubeconfig.current_context.as_ref());
+    let user = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| Some(&c.name) == context)
+        .and_then(|c| c.context.as_ref()?.user.clone());
     let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
     let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
@@ -50,23 +56,11 @@ async fn client(target: &Target) -> Result<(Client, String, String), Error> {
     Ok((client, server, user))
 }
 
-/// The name of the user entry the kubeconfig's `context` (or its current context) uses: who a
-/// revision says applied it, as `kubectl config view` would name them.
-fn kubeconfig_user(kubeconfig: &Kubeconfig, context: Option<&str>) -> String {
-    let name = context.or(kubeconfig.current_context.as_deref());
-    kubeconfig
-        .contexts
-        .iter()
-        .find(|c| Some(c.name.as_str()) == name)
-        .and_then(|c| c.context.as_ref()?.user.clone())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// A cluster connection with a discovery cache.
 pub struct Cluster {
     client: kube::Client,
     server: String,
-    user: String,
+    user: Option<String>,
     kinds: Mutex<HashMap<(String, String), (ApiResource, ApiCapabilities)>>,
 }
 
@@ -99,15 +93,15 @@ impl Cluster {
         &self.client
     }
 
+    /// The kubeconfig user of the context connected with, if it names one.
+    pub fn kubeconfig_user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
     /// Connect to `target` as kubectl would (see the module's docs).
     pub async fn connect(target: &Target) -> Result<Self, Error> {
         let (client, server, user) = client(target).await?;
         Ok(Cluster { client, server, user, kinds: Mutex::new(HashMap::new()) })
-    }
-
-    /// The kubeconfig user this connection acts as.
-    pub fn user(&self) -> &str {
-        &self.user
     }
 
     /// Run `request`, retrying with exponential backoff on 429, 5xx and connection errors, or

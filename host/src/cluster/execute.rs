@@ -98,6 +98,11 @@ impl Outcome {
 /// Progress, for the display.
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// Something the user should know about the environment (a namespace created, a lease
+    /// taken over).
+    Note(String),
+    /// Something that may be a mistake, or leaves the environment less safe than asked.
+    Warning(String),
     /// One object is done.
     Done(ObjectKey, Outcome),
     /// Waiting for an object.

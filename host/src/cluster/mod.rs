@@ -7,6 +7,8 @@ mod client;
 mod diff;
 mod execute;
 mod inventory;
+mod lease;
+mod namespace;
 mod plan;
 mod ready;
 pub mod revision;
@@ -16,6 +18,10 @@ pub use client::{Cluster, Target};
 pub use diff::{Diff, diff};
 pub use execute::{ApplyOptions, DryRun, Event, Outcome, Report, apply, delete};
 pub use inventory::InventoryRef;
+pub use lease::{DURATION as LEASE_DURATION, Holder, LeaseGuard, LeaseRef};
+pub use namespace::{
+    NamespaceDeleted, NamespaceState, create_namespace, delete_namespace, namespace_state,
+};
 pub use plan::{ObjectKey, Phase, plan};
 pub use ready::Status;
 pub use status::{ObjectStatus, Sync, status};
@@ -121,6 +127,17 @@ pub enum Error {
         /// The timeout.
         seconds: u64,
     },
+    /// Another command holds the environment's lease: one change of an environment at a time.
+    #[error("{0}")]
+    Locked(Box<Locked>),
+    /// The lease was lost while held: the command stopped rather than run beside another.
+    #[error("stopped: lost the lease `{object}` while working ({message})")]
+    LeaseLost {
+        /// `Lease/namespace/name`.
+        object: String,
+        /// What happened to it.
+        message: String,
+    },
     /// The user pressed Ctrl-C.
     #[error(
         "interrupted; objects applied so far stay applied, and running the command again converges"
@@ -146,6 +163,18 @@ impl Error {
             Error::NoRevision { environment, .. } => {
                 Some(format!("`kiln history {environment}` lists the revisions it keeps"))
             }
+            Error::Locked(locked) => Some(format!(
+                "wait for it to finish and try again; a holder that was killed loses the lease \
+                 {} s after its last renewal, or break it by hand if you are sure nothing runs: \
+                 `{command}`",
+                lease::DURATION.as_secs(),
+                command = locked.command,
+            )),
+            Error::LeaseLost { .. } => Some(
+                "objects applied so far stay applied; check who changes the environment, then run \
+                 the command again"
+                    .into(),
+            ),
             Error::UnknownKind { .. } => {
                 Some("install the CRD first, or add it to a component of the app".into())
             }
@@ -162,4 +191,25 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// Who holds an environment's lease, for [`Error::Locked`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "environment `{environment}` is locked by {holder}{} since {acquired}, last renewed {renewed}",
+    operation.as_deref().map(|o| format!(" (running `kiln {o}`)")).unwrap_or_default()
+)]
+pub struct Locked {
+    /// The environment.
+    pub environment: String,
+    /// Who holds it (their `holderIdentity`).
+    pub holder: String,
+    /// What they do: apply, delete, rollback.
+    pub operation: Option<String>,
+    /// When they took it.
+    pub acquired: String,
+    /// When they last renewed it.
+    pub renewed: String,
+    /// The command that breaks the lease by hand.
+    pub command: String,
 }

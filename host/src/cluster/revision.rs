@@ -282,7 +282,7 @@ pub async fn record(
     let meta = Meta {
         number,
         time: String::new(),
-        user: cluster.user().to_string(),
+        user: cluster.kubeconfig_user().unwrap_or("unknown").to_string(),
         kiln_version: env!("CARGO_PKG_VERSION").to_string(),
         packages: record.packages,
         params_hash: record.params_hash,
