@@ -708,10 +708,10 @@ impl Attached {
                     let changes = revision::Changes::of(&report);
                     let (cluster, env) = (&self.cluster, &self.inventory);
                     let applied = &target.objects;
-                    Some(
+                    let recorded =
                         revision::record(cluster, env, record, changes, applied, history_max)
-                            .await?,
-                    )
+                            .await?;
+                    revision_number(recorded, on_event)
                 }
             };
             Ok((report, recorded))
@@ -869,10 +869,10 @@ impl Connected {
                 object: object.clone(),
             }));
             let record = self.record.clone();
-            let number =
+            let recorded =
                 revision::record(cluster, inventory, record, changes, &objects, history_max)
                     .await?;
-            Ok((report, Some(number)))
+            Ok((report, revision_number(recorded, on_event)))
         };
         let (report, revision) = if dry_run {
             block_on(runtime, work)?
@@ -956,6 +956,24 @@ impl Connected {
             return block_on(&self.attached.runtime, work);
         }
         self.attached.locked("delete", on_event, work)
+    }
+}
+
+/// The number of a revision recorded, or a warning that none could be.
+fn revision_number(
+    recorded: revision::Recorded,
+    on_event: &(dyn Fn(&Event) + Sync),
+) -> Option<u64> {
+    match recorded {
+        revision::Recorded::Number(number) => Some(number),
+        revision::Recorded::Forbidden(message) => {
+            on_event(&Event::Warning(format!(
+                "no revision recorded: the cluster does not let this identity keep revisions \
+                 ({message}); grant it `get`, `list`, `create` and `delete` on Secrets in the \
+                 namespace for `kiln history` and `kiln rollback`"
+            )));
+            None
+        }
     }
 }
 

@@ -170,6 +170,8 @@ fn an_identity_that_may_not_list_still_applies() {
     assert!(ok && stderr.contains("applied `dev`: 8 created"), "{stderr}");
     // Nor take the environment's lease: it goes on, warned, as before leases.
     assert!(stderr.contains("warning: going on without the lease"), "{stderr}");
+    // Nor keep revisions (Secrets): applied all the same, warned.
+    assert!(stderr.contains("warning: no revision recorded"), "{stderr}");
     let (ok, stderr) = apply();
     assert!(ok && stderr.contains("applied `dev`: 8 unchanged"), "{stderr}");
 }

@@ -1,10 +1,9 @@
 //! `kiln apply ENV`: render and server-side apply an environment to its cluster.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use crate::cli::{Printer, Progress, TargetArgs};
-use crate::cluster::{ApplyOptions, DryRun, revision};
+use crate::cli::{ChangeArgs, Printer, Progress, TargetArgs};
+use crate::cluster::{DryRun, revision};
 use crate::session::Gate;
 
 /// The long help of this verb (`--help`), set on its subcommand: deferred arguments
@@ -27,19 +26,8 @@ pub struct Args {
     /// Delete objects of this app and environment that are no longer rendered (only Kiln's).
     #[arg(long)]
     prune: bool,
-    /// Take over fields another field manager owns.
-    #[arg(long)]
-    force_conflicts: bool,
-    /// Wait until every object applied is ready (kstatus's rules: rollouts done, Jobs complete,
-    /// PVCs bound, custom resources Ready...); a failed one (a failed Job) fails at once.
-    #[arg(long)]
-    wait: bool,
-    /// How long `--wait`, and each wait between phases, waits, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-    timeout: u64,
-    /// Objects applied at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    concurrency: usize,
+    #[command(flatten)]
+    change: ChangeArgs,
     /// Send every object, even those unchanged since the last apply. By default Kiln skips an
     /// object when it would apply the same as last time and nobody has written the object since
     /// (its resource version is the one Kiln's last apply left).
@@ -72,16 +60,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let connected = args.target.connect(gate, printer)?;
-    let options = ApplyOptions {
-        dry_run: args.dry_run,
-        prune: args.prune,
-        force_conflicts: args.force_conflicts,
-        wait: args.wait.then(|| Duration::from_secs(args.timeout)),
-        timeout: Duration::from_secs(args.timeout),
-        concurrency: args.concurrency,
-        skip_unchanged: !args.reapply_unchanged,
-        components: Vec::new(),
-    };
+    let options = args.change.options(args.dry_run, args.prune, !args.reapply_unchanged);
     let env = &args.target.selection.env;
     let action = match args.dry_run {
         Some(_) => format!("checking `{env}` (server dry run)"),

@@ -39,6 +39,7 @@ pub use printer::{Printer, Verbosity};
 pub use progress::{Progress, Status};
 
 use crate::app::{App, AppError};
+use crate::cluster::{ApplyOptions, DryRun};
 use crate::pipeline;
 use crate::prototype::ParamError;
 use crate::render::{self, Limit};
@@ -247,6 +248,41 @@ struct SelectionArgs {
 impl SelectionArgs {
     fn selection(&self) -> Selection {
         Selection { env: self.env.clone(), components: self.components.clone() }
+    }
+}
+
+// How a verb that changes a cluster (apply, rollback) goes about it.
+#[derive(Debug, clap::Args)]
+struct ChangeArgs {
+    /// Take over fields another field manager owns.
+    #[arg(long)]
+    force_conflicts: bool,
+    /// Wait until every object applied is ready (kstatus's rules: rollouts done, Jobs complete,
+    /// PVCs bound, custom resources Ready...); a failed one (a failed Job) fails at once.
+    #[arg(long)]
+    wait: bool,
+    /// How long `--wait`, and each wait between phases, waits, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    timeout: u64,
+    /// Objects applied at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    concurrency: usize,
+}
+
+impl ChangeArgs {
+    /// The options of an apply with these settings.
+    fn options(&self, dry_run: Option<DryRun>, prune: bool, skip_unchanged: bool) -> ApplyOptions {
+        let timeout = std::time::Duration::from_secs(self.timeout);
+        ApplyOptions {
+            dry_run,
+            prune,
+            force_conflicts: self.force_conflicts,
+            wait: self.wait.then_some(timeout),
+            timeout,
+            concurrency: self.concurrency,
+            skip_unchanged,
+            components: Vec::new(),
+        }
     }
 }
 

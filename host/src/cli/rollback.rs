@@ -1,10 +1,9 @@
 //! `kiln rollback ENV [REVISION]`: go back to a revision the cluster keeps.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use crate::cli::{Printer, Progress};
-use crate::cluster::{ApplyOptions, DryRun, revision};
+use crate::cli::{ChangeArgs, Printer, Progress};
+use crate::cluster::{DryRun, revision};
 use crate::session::{Session, Settings};
 
 /// The long help of this verb (`--help`), set on its subcommand: deferred arguments
@@ -26,18 +25,8 @@ pub struct Args {
     /// Let the server say what would change (server-side dry run), and record nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Take over fields another field manager owns.
-    #[arg(long)]
-    force_conflicts: bool,
-    /// Wait for the objects to be ready.
-    #[arg(long)]
-    wait: bool,
-    /// How long `--wait`, and each phase, waits for objects to be ready, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-    timeout: u64,
-    /// Objects applied at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    concurrency: usize,
+    #[command(flatten)]
+    change: ChangeArgs,
     /// Revisions of the environment kept in the cluster.
     #[arg(long, value_name = "N", default_value_t = revision::HISTORY_MAX)]
     history_max: usize,
@@ -50,16 +39,7 @@ pub struct Args {
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let session = Session::new(Some(super::open_app()?), Settings::default(), printer);
     let attached = session.attach(&args.env, args.context)?;
-    let options = ApplyOptions {
-        dry_run: args.dry_run.then_some(DryRun::Server),
-        prune: true,
-        force_conflicts: args.force_conflicts,
-        wait: args.wait.then(|| Duration::from_secs(args.timeout)),
-        timeout: Duration::from_secs(args.timeout),
-        concurrency: args.concurrency,
-        skip_unchanged: true,
-        components: Vec::new(),
-    };
+    let options = args.change.options(args.dry_run.then_some(DryRun::Server), true, true);
     let each = args.show_objects || args.dry_run;
     let action = match args.dry_run {
         true => format!("checking a rollback of `{}` (server dry run)", args.env),

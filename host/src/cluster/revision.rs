@@ -192,19 +192,48 @@ fn invalid(name: &str, why: impl std::fmt::Display) -> Error {
 
 /// The environment's revisions, newest first, without their objects.
 pub async fn list(cluster: &Cluster, env: &InventoryRef) -> Result<Vec<Meta>, Error> {
+    list_or(cluster, env).await?.map_err(|e| error(cluster, env, "list revisions", e))
+}
+
+/// [`list`], or the error of the request that failed, for the caller to judge.
+async fn list_or(
+    cluster: &Cluster,
+    env: &InventoryRef,
+) -> Result<Result<Vec<Meta>, kube::Error>, Error> {
     let api = api(cluster, env);
     let params = ListParams::default().labels(&format!("{},{PART_LABEL}=0", selector(env)));
-    let secrets = cluster
-        .retry(|| api.list(&params))
-        .await
-        .map_err(|e| error(cluster, env, "list revisions", e))?;
+    let secrets = match cluster.retry(|| api.list(&params)).await {
+        Ok(secrets) => secrets,
+        Err(e) => return Ok(Err(e)),
+    };
     let mut metas = Vec::new();
     for secret in secrets.items {
         let name = secret.metadata.name.clone().unwrap_or_default();
         metas.push(meta_of(&name, &secret)?);
     }
     metas.sort_by_key(|m| std::cmp::Reverse(m.number));
-    Ok(metas)
+    Ok(Ok(metas))
+}
+
+/// What [`record`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// Recorded as this revision.
+    Number(u64),
+    /// The identity may not keep revisions in the namespace (the server's message): the apply
+    /// stands, without a revision, as before revisions.
+    Forbidden(String),
+}
+
+fn forbidden(err: &kube::Error) -> Option<String> {
+    match err {
+        kube::Error::Api(status) if status.code == 403 => Some(shown(&status.message)),
+        _ => None,
+    }
+}
+
+fn shown(text: &str) -> String {
+    crate::untrusted::line(text).into_owned()
 }
 
 fn meta_of(name: &str, secret: &Secret) -> Result<Meta, Error> {
@@ -265,7 +294,8 @@ pub fn decode(compressed: &[u8]) -> Result<Vec<Applied>, String> {
 }
 
 /// Record a revision of `objects` after the newest, keeping the newest `history_max` and
-/// deleting older ones. Returns its number.
+/// deleting older ones. An identity the server does not let keep Secrets in the namespace
+/// records nothing (see [`Recorded::Forbidden`]).
 pub async fn record(
     cluster: &Cluster,
     env: &InventoryRef,
@@ -273,8 +303,14 @@ pub async fn record(
     changes: Changes,
     objects: &[Applied],
     history_max: usize,
-) -> Result<u64, Error> {
-    let existing = list(cluster, env).await?;
+) -> Result<Recorded, Error> {
+    let existing = match list_or(cluster, env).await? {
+        Ok(existing) => existing,
+        Err(e) => match forbidden(&e) {
+            Some(message) => return Ok(Recorded::Forbidden(message)),
+            None => return Err(error(cluster, env, "list revisions", e)),
+        },
+    };
     let number = existing.first().map_or(1, |m| m.number + 1);
     let compressed = encode(objects);
     let chunks: Vec<&[u8]> =
@@ -318,13 +354,16 @@ pub async fn record(
             immutable: Some(true),
             ..Default::default()
         };
-        cluster
-            .retry(|| api.create(&post, &secret))
-            .await
-            .map_err(|e| error(cluster, env, "record revision", e))?;
+        match cluster.retry(|| api.create(&post, &secret)).await {
+            Ok(_) => {}
+            Err(e) => match forbidden(&e) {
+                Some(message) => return Ok(Recorded::Forbidden(message)),
+                None => return Err(error(cluster, env, "record revision", e)),
+            },
+        }
     }
     forget_older(cluster, env, number, history_max).await?;
-    Ok(number)
+    Ok(Recorded::Number(number))
 }
 
 /// Delete every part of the revisions older than the newest `keep` up to `newest`.
