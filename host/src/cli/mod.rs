@@ -264,8 +264,10 @@ struct ChangeArgs {
     /// How long `--wait`, and each wait between phases, waits, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     timeout: u64,
-    /// Objects applied at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    /// Objects applied at once. Each waits on a round trip to the API server, so more at once is
+    /// what makes a cluster far away fast (bench/run's delay line: 8 at once was 6.5x faster
+    /// than kubectl at 50 ms, 32 at once 14.8x).
+    #[arg(long, value_name = "N", default_value_t = 32)]
     concurrency: usize,
 }
 
