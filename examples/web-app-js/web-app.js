@@ -5,7 +5,7 @@
 // It renders exactly what examples/web-app-python renders for the same params; the tests
 // compare the two.
 
-import log from "kiln:prototype/log@0.2.0";
+import log from "kiln:prototype/log@0.3.0";
 
 // The params, in the order `--help` lists them. Types are the WIT `param-type` cases.
 const PARAMS = [
@@ -22,6 +22,15 @@ const PARAMS = [
   param("memoryRequest", "string", "Memory request of the container, e.g. `128Mi`", { default: "128Mi" }),
   param("args", "string-list", "Arguments of the container", { default: [] }),
   param("labels", "object", "Extra labels for every object, as a JSON object of strings", { default: "{}" }),
+  // A secret: optional, and never with a default. The prototype gets a reference, not the
+  // value, and may only place it in a Secret's `stringData` (Kiln puts the value there).
+  {
+    name: "apiKey",
+    type: "secret",
+    doc: "An API key, as a secret of the environment: a Secret holds it, the container reads it as API_KEY",
+    required: false,
+    default: null,
+  },
 ];
 
 const SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"];
@@ -114,6 +123,12 @@ function render(component, p, environment) {
     resources: { requests: { cpu: p.cpuRequest, memory: p.memoryRequest } },
   };
   if (p.args.length > 0) container.args = p.args;
+  const apiKeySecret = `${p.name}-api-key`;
+  if (p.apiKey !== undefined) {
+    container.env = [
+      { name: "API_KEY", valueFrom: { secretKeyRef: { name: apiKeySecret, key: "API_KEY" } } },
+    ];
+  }
   const deployment = {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -156,6 +171,16 @@ function render(component, p, environment) {
           },
         ],
       },
+    });
+  }
+  if (p.apiKey !== undefined) {
+    // The reference, whole, as a value of `stringData`: the one place it may go.
+    objects.push({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { ...metadata, name: apiKeySecret },
+      type: "Opaque",
+      stringData: { API_KEY: p.apiKey },
     });
   }
   log.log("debug", `rendering ${objects.length} objects for \`${component}\``);

@@ -118,6 +118,16 @@ PARAMS = [
         "Extra labels for every object, as a JSON object of strings",
         ParamValue_Object("{}"),
     ),
+    # A secret: optional, and never with a default. The prototype gets a reference, not the
+    # value, and may only place it in a Secret's `stringData` (Kiln puts the value there).
+    ParamSpec(
+        name="apiKey",
+        type=ParamType.SECRET,
+        doc="An API key, as a secret of the environment: a Secret holds it, the container "
+        "reads it as API_KEY",
+        required=False,
+        default=None,
+    ),
 ]
 
 SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"]
@@ -205,6 +215,14 @@ def render(component: str, p: dict, environment: Environment) -> str:
     }
     if p["args"]:
         container["args"] = p["args"]
+    api_key_secret = f"{p['name']}-api-key"
+    if "apiKey" in p:
+        container["env"] = [
+            {
+                "name": "API_KEY",
+                "valueFrom": {"secretKeyRef": {"name": api_key_secret, "key": "API_KEY"}},
+            }
+        ]
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -257,6 +275,17 @@ def render(component: str, p: dict, environment: Environment) -> str:
                         }
                     ],
                 },
+            }
+        )
+    if "apiKey" in p:
+        # The reference, whole, as a value of `stringData`: the one place it may go.
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {**metadata, "name": api_key_secret},
+                "type": "Opaque",
+                "stringData": {"API_KEY": p["apiKey"]},
             }
         )
     log.log(Level.DEBUG, f"rendering {len(objects)} objects for `{component}`")

@@ -9,7 +9,8 @@
 //! - [`pipeline`] renders an environment: [`prototype`] holds the plain types of a prototype's
 //!   contract, [`render`] runs prototypes (the only module that touches wasmtime),
 //!   [`manifest`] turns their objects into output and checks the grant, [`validate`] checks
-//!   the output offline.
+//!   the output offline; [`secrets`] keeps secret params' values out of prototypes and puts
+//!   them in the Secrets they were placed in, on the way to the cluster.
 //! - [`cluster`] applies, diffs and deletes (the only module that touches kube-rs).
 //! - Shared by several: [`names`] (Kubernetes naming rules), [`untrusted`] (how text from
 //!   guests, registries and servers is shown), [`checked`] (digests, private files, and what
@@ -31,6 +32,7 @@ pub mod prototype;
 pub mod registry;
 pub mod render;
 pub mod scaffold;
+pub mod secrets;
 pub mod session;
 pub mod untrusted;
 pub mod validate;

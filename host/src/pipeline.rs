@@ -12,6 +12,7 @@ use crate::manifest::permissions::{self, Grant, Violation};
 use crate::manifest::{self, ComponentObjects, Scope, Scopes};
 use crate::prototype::{ComponentView, Environment, Info};
 use crate::render::{self, Engine, Limits, LogLine, Prototype};
+use crate::secrets::{self, References};
 use crate::validate;
 
 /// Why an environment could not be rendered.
@@ -42,6 +43,9 @@ pub enum Error {
     /// Validation could not run.
     #[error(transparent)]
     Validate(#[from] validate::Error),
+    /// A secret param names no secret of the environment, or a prototype misplaced one.
+    #[error(transparent)]
+    Secrets(#[from] secrets::Error),
 }
 
 fn not_permitted(violations: &[Violation]) -> String {
@@ -75,6 +79,7 @@ impl Error {
                 Some(hint)
             }
             Error::Validate(e) => e.hint(),
+            Error::Secrets(e) => e.hint(),
         }
     }
 }
@@ -244,6 +249,9 @@ pub struct Rendering {
     pub components: Vec<(String, Info, crate::prototype::Params)>,
     /// The CustomResourceDefinitions in the app's `crds/`, read once for placing and validating.
     pub app_crds: Vec<serde_json::Value>,
+    /// The secrets each component placed in its Secrets, masked in `objects` until revealed
+    /// (see [`secrets`]).
+    pub placed: secrets::Placed,
 }
 
 impl Rendering {
@@ -352,6 +360,8 @@ pub struct Generated {
     scopes: Scopes,
     /// The definitions in the app's `crds/`.
     app_crds: Vec<serde_json::Value>,
+    /// The references to secrets each component was given, which `place` looks for.
+    references: BTreeMap<String, References>,
 }
 
 /// Where an environment's objects go, as its file says.
@@ -398,8 +408,9 @@ impl Generated {
             labels: &self.labels,
             scopes: &scopes,
         };
-        let manifest::Processed { objects, problems } =
+        let manifest::Processed { mut objects, problems } =
             manifest::post_process_all(&ctx, self.rendered);
+        let placed = secrets::seal(&mut objects, &self.references)?;
         let violations = permissions::check(&objects, &self.destination.namespace, &self.grants);
         if !violations.is_empty() {
             return Err(Error::NotPermitted(violations));
@@ -413,6 +424,7 @@ impl Generated {
             kubernetes_version: self.kubernetes_version,
             components: self.components,
             app_crds: self.app_crds,
+            placed,
         })
     }
 }
@@ -434,6 +446,7 @@ pub fn generate(
     app_crds.iter().for_each(|crd| scopes.define(crd));
     let mut prototypes = Prototypes::new(app, engine, limits);
     let (env_file, components) = resolve_all(&mut prototypes, env_name)?;
+    check_secrets_set(app, env_name, &components)?;
     let env = Environment {
         name: env_name.into(),
         namespace: env_file.namespace.clone(),
@@ -445,7 +458,11 @@ pub fn generate(
             .map(|c| ComponentView {
                 name: c.name.clone(),
                 prototype: c.loaded.info.name.clone(),
-                params: app::param_values(&c.params),
+                // Each prototype gets only its own secrets, in `generate`.
+                params: app::param_values(&c.params)
+                    .into_iter()
+                    .filter(|(_, value)| value.param_type() != crate::prototype::ParamType::Secret)
+                    .collect(),
             })
             .collect(),
     };
@@ -457,10 +474,12 @@ pub fn generate(
     let mut logs = Vec::new();
     let mut grants = BTreeMap::new();
     let mut rendered_components = Vec::new();
+    let mut references = BTreeMap::new();
     // In component order, so the first error and the logs are the same however the work was
     // spread over threads.
     for (c, output) in selected.into_iter().zip(outputs) {
-        let (params, result) = output;
+        let (params, minted, result) = output;
+        references.insert(c.name.clone(), minted);
         let render_error = |error| Error::Render { component: c.name.clone(), error };
         let result = result.map_err(render_error)?;
         // The guest's output was held to the limit as it returned it; Lists' items count too.
@@ -498,7 +517,33 @@ pub fn generate(
         components: rendered_components,
         scopes,
         app_crds,
+        references,
     })
+}
+
+/// Every secret a selected component's params name must be set for the environment: said
+/// before anything renders, by secret, param and component.
+fn check_secrets_set(app: &App, env: &str, components: &[Resolved]) -> Result<(), Error> {
+    let mut file = None;
+    for c in components {
+        for (param, resolved) in &c.params {
+            let crate::prototype::ParamValue::Secret(name) = &resolved.value else { continue };
+            let file = match &mut file {
+                Some(file) => file,
+                None => file.insert(secrets::store::read(app.dir(), env)?),
+            };
+            if !file.secrets.contains_key(name) {
+                return Err(secrets::Error::NotSet {
+                    name: name.clone(),
+                    param: param.clone(),
+                    component: c.name.clone(),
+                    environment: env.into(),
+                }
+                .into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Render `components` for `env` on up to one thread per core, the calling thread among them
@@ -509,15 +554,16 @@ pub fn generate(
 /// other. Working on the calling thread, rather than leaving it to wait, spares one thread's
 /// start and end: a warm render of the seed app took 0.88 to 0.93 of the time it took with a
 /// pool of two threads (interleaved runs); 500 components took the same either way.
-fn generate_all(
-    components: &[&Resolved],
-    env: &Environment,
-    limits: &Limits,
-) -> Vec<(crate::prototype::Params, Result<render::Rendered, render::Error>)> {
+/// One component's render: its params (secrets by name), the references it was given for
+/// them, and what it returned.
+type Output = (crate::prototype::Params, References, Result<render::Rendered, render::Error>);
+
+fn generate_all(components: &[&Resolved], env: &Environment, limits: &Limits) -> Vec<Output> {
     let generate = |c: &Resolved| {
         let params = app::param_values(&c.params);
-        let result = c.loaded.prototype.generate(&c.loaded.info, &c.name, &params, env, limits);
-        (params, result)
+        let (given, references) = References::mint(&params);
+        let result = c.loaded.prototype.generate(&c.loaded.info, &c.name, &given, env, limits);
+        (params, references, result)
     };
     let max_stack = limits.get_usize(render::Limit::Stack);
     let here = render::stack::fits(max_stack);

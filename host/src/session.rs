@@ -30,6 +30,7 @@ use crate::pipeline::{self, Generated, Prototypes, Rendering};
 use crate::prototype::{Environment, Info, ParamSpec, ParamValue, Params};
 use crate::registry::{self, Fetched};
 use crate::render::{Engine, EngineOptions, Limit, Limits, LogLine, Prototype};
+use crate::secrets::{self, Values};
 use crate::validate::{self, Finding};
 
 /// Where a session's notes go while it works; what a command returns is its result, not a
@@ -206,11 +207,35 @@ impl<'r> Session<'r> {
     }
 
     /// `kiln show` (and `apply --dry-run=client`): the selection's objects as they would be
-    /// applied, through the validation `gate`.
-    pub fn show(&self, selection: &Selection, gate: Gate) -> anyhow::Result<Rendering> {
-        let rendering = self.render(selection)?;
+    /// applied, through the validation `gate`, secrets masked unless `reveal` (which reads
+    /// their values, see [`Session::secret_values`]).
+    pub fn show(
+        &self,
+        selection: &Selection,
+        gate: Gate,
+        reveal: bool,
+    ) -> anyhow::Result<Rendering> {
+        let mut rendering = self.render(selection)?;
         self.gate(&rendering, gate)?;
+        if reveal && !rendering.placed.is_empty() {
+            let values = self.secret_values(&rendering.environment, &rendering.placed)?;
+            let mut objects: Vec<(String, Value)> = rendering
+                .objects
+                .iter_mut()
+                .map(|o| (std::mem::take(&mut o.component), o.value.take()))
+                .collect();
+            secrets::reveal(&mut objects, &rendering.placed, &values);
+            for (object, (component, value)) in rendering.objects.iter_mut().zip(objects) {
+                (object.component, object.value) = (component, value);
+            }
+        }
         Ok(rendering)
+    }
+
+    /// The values of the secrets `placed` in environment `env`: decrypted with the user's
+    /// identity, or read from the process environment or files, as each secret says.
+    pub fn secret_values(&self, env: &str, placed: &secrets::Placed) -> anyhow::Result<Values> {
+        Ok(secrets::store::values(self.app()?.dir(), env, placed.names())?)
     }
 
     /// What a command does before it goes on with a rendering: validate, report every finding
@@ -240,11 +265,16 @@ impl<'r> Session<'r> {
     /// reports for each kind, so each object's grant is checked against where it will really
     /// land before anything is sent. With [`Gate::Validate`], output that does not validate is
     /// refused, and what Kiln can tell offline is refused before the cluster is contacted.
+    ///
+    /// With `reveal` (apply, diff), the values of the secrets the objects hold are read before
+    /// anything else, so a secret that cannot be read stops the command before the cluster is
+    /// touched; the objects keep their masks, and only what is sent carries values.
     pub fn connect(
         &self,
         selection: &Selection,
         gate: Gate,
         context: Option<String>,
+        reveal: bool,
     ) -> anyhow::Result<Connected> {
         let app = self.app()?;
         let generated = self.generate(selection)?;
@@ -267,6 +297,10 @@ impl<'r> Session<'r> {
         let discovered = block_on(&attached.runtime, attached.cluster.scopes(&kinds))?;
         let rendering = generated.place(&discovered)?;
         self.gate(&rendering, gate)?;
+        let values = match reveal && !rendering.placed.is_empty() {
+            true => self.secret_values(&selection.env, &rendering.placed)?,
+            false => Values::new(),
+        };
         let record = revision::Record {
             packages: packages(app)?,
             params_hash: params_hash(&rendering),
@@ -277,6 +311,8 @@ impl<'r> Session<'r> {
             components: selection.components.clone(),
             record,
             attached,
+            placed: rendering.placed,
+            values,
         })
     }
 
@@ -370,14 +406,18 @@ impl<'r> Session<'r> {
         namespace: &str,
     ) -> anyhow::Result<Vec<Object>> {
         let env = Environment::preview(namespace);
+        // Secrets by name only: a preview reads no value, and prints masks where they go.
+        let (given, references) = secrets::References::mint(params);
         let rendered =
-            loaded.prototype.generate(&loaded.info, component, params, &env, &loaded.limits)?;
+            loaded.prototype.generate(&loaded.info, component, &given, &env, &loaded.limits)?;
         self.reporter.logs(component, &rendered.logs);
-        let manifest::Processed { objects, problems } =
+        let manifest::Processed { mut objects, problems } =
             manifest::admit(component, rendered.objects);
         if let Some(problem) = problems.into_iter().next() {
             return Err(pipeline::Error::Manifest(problem).into());
         }
+        let references = BTreeMap::from([(component.to_string(), references)]);
+        secrets::seal(&mut objects, &references).map_err(pipeline::Error::from)?;
         if let Some(grant) = &loaded.grant {
             let grants = BTreeMap::from([(component.to_string(), grant.clone())]);
             let violations = permissions::check(&objects, namespace, &grants);
@@ -429,9 +469,10 @@ impl Session<'_> {
             Some(Ok(env)) => Environment::preview(&env.namespace),
             _ => Environment::preview("default"),
         };
+        let (given, _) = secrets::References::mint(params);
         loaded
             .prototype
-            .generate(&loaded.info, component, params, &env, &loaded.limits)
+            .generate(&loaded.info, component, &given, &env, &loaded.limits)
             .with_context(|| format!("cannot generate component `{component}`"))?;
         app.add_component(component, reference, params)?;
         Ok(())
@@ -548,6 +589,61 @@ impl Session<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// `kiln secret set`: store secret `name` of environment `env` (see [`secrets::store`]).
+    pub fn set_secret(
+        &self,
+        env: &str,
+        name: &str,
+        input: secrets::store::Input,
+    ) -> anyhow::Result<()> {
+        let app = self.app()?;
+        app.environment(env)?;
+        let mut file = secrets::store::read(app.dir(), env)?;
+        secrets::store::set(&mut file, env, name, input)?;
+        Ok(secrets::store::write(app.dir(), env, &file)?)
+    }
+
+    /// `kiln secret rm`: forget secret `name` of environment `env`; whether it was there.
+    pub fn remove_secret(&self, env: &str, name: &str) -> anyhow::Result<bool> {
+        let app = self.app()?;
+        app.environment(env)?;
+        let mut file = secrets::store::read(app.dir(), env)?;
+        if file.secrets.remove(name).is_none() {
+            return Ok(false);
+        }
+        secrets::store::write(app.dir(), env, &file)?;
+        Ok(true)
+    }
+
+    /// `kiln secret list`: environment `env`'s recipients and secrets, never a value.
+    pub fn secrets(&self, env: &str) -> anyhow::Result<(Vec<String>, Vec<secrets::store::Listed>)> {
+        let app = self.app()?;
+        app.environment(env)?;
+        let file = secrets::store::read(app.dir(), env)?;
+        Ok((file.recipients.clone(), secrets::store::list(&file)))
+    }
+
+    /// `kiln secret recipient add/rm`: change environment `env`'s recipients by `change`,
+    /// re-encrypting its encrypted secrets to the new list; how many were re-encrypted, `None`
+    /// when the list was already so.
+    pub fn change_recipients(
+        &self,
+        env: &str,
+        change: impl FnOnce(&mut Vec<String>),
+    ) -> anyhow::Result<Option<usize>> {
+        let app = self.app()?;
+        app.environment(env)?;
+        let mut file = secrets::store::read(app.dir(), env)?;
+        let mut recipients = file.recipients.clone();
+        change(&mut recipients);
+        if recipients == file.recipients {
+            return Ok(None);
+        }
+        let count = secrets::store::set_recipients(&mut file, env, recipients)?;
+        secrets::store::write(app.dir(), env, &file)?;
+        Ok(Some(count))
     }
 }
 
@@ -690,8 +786,10 @@ impl Attached {
         };
         let target =
             block_on(&self.runtime, revision::read(&self.cluster, &self.inventory, number))?;
-        let objects: Vec<(String, Value)> =
+        let mut objects: Vec<(String, Value)> =
             target.objects.iter().map(|a| (a.component.clone(), a.object.clone())).collect();
+        // Revisions keep masks, not secret values: the live Secrets give them back.
+        block_on(&self.runtime, cluster::fill_from_live(&self.cluster, &mut objects, true))?;
         let options = ApplyOptions { prune: true, components: Vec::new(), ..options.clone() };
         let record = revision::Record {
             packages: target.meta.packages.clone(),
@@ -804,9 +902,23 @@ pub struct Connected {
     record: revision::Record,
     /// The cluster.
     pub attached: Attached,
+    /// The secrets each component placed (masked in `objects`), and their values when the
+    /// command reveals them.
+    placed: secrets::Placed,
+    values: Values,
 }
 
 impl Connected {
+    /// The objects as they are sent: each placed secret's value instead of its mask.
+    fn revealed(&self) -> std::borrow::Cow<'_, [(String, Value)]> {
+        if self.placed.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.objects);
+        }
+        let mut objects = self.objects.clone();
+        secrets::reveal(&mut objects, &self.placed, &self.values);
+        std::borrow::Cow::Owned(objects)
+    }
+
     /// Server-side apply the objects (see [`cluster::apply`]); the components are the
     /// selection's. An apply that changes something records a revision of the environment
     /// (see [`revision`]), keeping the newest `history_max`; a partial one (some components)
@@ -848,9 +960,9 @@ impl Connected {
                 on_event(&Event::Note(format!("created namespace `{namespace}`")));
             }
         }
+        let sent = self.revealed();
         let work = async {
-            let report =
-                cluster::apply(cluster, &self.objects, inventory, &options, on_event).await?;
+            let report = cluster::apply(cluster, &sent, inventory, &options, on_event).await?;
             let changes = revision::Changes::of(&report);
             if dry_run || !changes.any() {
                 return Ok((report, None));
@@ -885,7 +997,7 @@ impl Connected {
     /// What an apply would change, from a server-side dry run (see [`cluster::diff`]).
     pub fn diff(&self, force_conflicts: bool) -> anyhow::Result<Vec<Diff>> {
         let Attached { runtime, cluster, .. } = &self.attached;
-        block_on(runtime, cluster::diff(cluster, &self.objects, force_conflicts))
+        block_on(runtime, cluster::diff(cluster, &self.revealed(), force_conflicts))
     }
 
     /// `kiln status`: where each of the environment's objects stands in the cluster (see
@@ -905,12 +1017,15 @@ impl Connected {
         };
         let Attached { runtime, cluster, inventory, .. } = &self.attached;
         let current = block_on(runtime, revision::read(cluster, inventory, newest.number))?;
-        Ok(current
+        let mut objects: Vec<(String, Value)> = current
             .objects
             .into_iter()
             .filter(|a| self.components.is_empty() || self.components.contains(&a.component))
             .map(|a| (a.component, a.object))
-            .collect())
+            .collect();
+        // A secret the live Secret no longer holds stays masked, and so shows as changed.
+        block_on(runtime, cluster::fill_from_live(cluster, &mut objects, false))?;
+        Ok(objects)
     }
 
     /// Delete the objects, Kiln's only, waiting up to `wait` until they are gone (see

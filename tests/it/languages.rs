@@ -158,6 +158,7 @@ fn each_example_declares_the_same_typed_params() {
             ("memoryRequest", "string"),
             ("args", "list of strings"),
             ("labels", "object"),
+            ("apiKey", "secret"),
         ]
     );
     assert_eq!(python["permissions"], js["permissions"]);
@@ -169,6 +170,15 @@ fn python_and_javascript_render_the_same_objects() {
         let python = preview("python", "yaml", params);
         assert_eq!(python, preview("js", "yaml", params), "params {params:?}");
     }
+}
+
+#[test]
+fn both_languages_place_a_secret_the_same_way() {
+    let params = [BASIC, &["--apiKey=shop-api-key"]].concat();
+    let python = preview("python", "yaml", &params);
+    assert_eq!(python, preview("js", "yaml", &params));
+    assert!(python.contains("API_KEY: <secret shop-api-key>"), "{python}");
+    assert!(python.contains("secretKeyRef"), "{python}");
 }
 
 #[test]
@@ -256,7 +266,7 @@ fn the_examples_import_only_what_kiln_provides() {
         let json: serde_json::Value = serde_json::from_str(&json).unwrap();
         let imports: Vec<&str> =
             json["imports"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()).collect();
-        assert!(imports.contains(&"kiln:prototype/log@0.2.0"), "{lang}: {imports:?}");
+        assert!(imports.contains(&"kiln:prototype/log@0.3.0"), "{lang}: {imports:?}");
         for import in &imports {
             assert!(
                 !import.starts_with("wasi:http/") && !import.starts_with("wasi:sockets/"),
@@ -303,11 +313,11 @@ fn importing(name: &str, exports: &str) -> Vec<u8> {
 #[test]
 fn a_function_kiln_does_not_define_is_refused_naming_the_import() {
     // Kiln's own interface, with a function this version of Kiln does not have.
-    let wasm = importing("kiln:prototype/log@0.2.0", r#"(export "steal" (func))"#);
+    let wasm = importing("kiln:prototype/log@0.3.0", r#"(export "steal" (func))"#);
     match engine().load("importer", &wasm) {
         Err(err @ Error::DeniedImport { .. }) => {
             let message = err.to_string();
-            assert!(message.contains("imports `kiln:prototype/log@0.2.0`"), "{message}");
+            assert!(message.contains("imports `kiln:prototype/log@0.3.0`"), "{message}");
             assert!(message.contains("steal"), "says what is missing: {message}");
         }
         Err(other) => panic!("expected a denied import, got {other}"),
@@ -317,13 +327,14 @@ fn a_function_kiln_does_not_define_is_refused_naming_the_import() {
 
 #[test]
 fn a_prototype_built_for_another_wit_version_says_so_before_compiling() {
-    let wasm = importing("kiln:prototype/types@0.1.0", r#"(export "x" (func))"#);
+    // 0.2.0: before secret params.
+    let wasm = importing("kiln:prototype/types@0.2.0", r#"(export "x" (func))"#);
     match engine().load("old", &wasm) {
         Err(err @ Error::NotAPrototype { .. }) => {
             let message = err.to_string();
             assert!(message.contains("prototype `old`"), "{message}");
-            assert!(message.contains("built for kiln:prototype@0.1.0"), "{message}");
-            assert!(message.contains("implements kiln:prototype@0.2.0"), "{message}");
+            assert!(message.contains("built for kiln:prototype@0.2.0"), "{message}");
+            assert!(message.contains("implements kiln:prototype@0.3.0"), "{message}");
         }
         Err(other) => panic!("expected `not a prototype`, got {other}"),
         Ok(_) => panic!("accepted"),

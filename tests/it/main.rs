@@ -21,5 +21,6 @@ mod registries;
 mod revisions;
 mod sandbox;
 mod scripts;
+mod secrets;
 pub mod tf_serving;
 mod validate;

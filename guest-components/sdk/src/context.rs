@@ -1,7 +1,7 @@
 //! What `generate` gets: the component's name, its typed params and the environment.
 
 use crate::bindings::kiln::prototype::types as wit;
-use crate::{Environment, Error, ParamValue};
+use crate::{Environment, Error, ParamValue, SecretRef};
 
 /// The input of one render.
 #[derive(Debug, Clone)]
@@ -78,6 +78,11 @@ macro_rules! getters {
 }
 
 impl Params {
+    /// The names of the params that have a value, in the host's order (sorted).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|p| p.name.as_str())
+    }
+
     /// The raw value of `name`, if it has one.
     pub fn value(&self, name: &str) -> Option<&ParamValue> {
         self.0.iter().find(|p| p.name == name).map(|p| &p.value)
@@ -89,6 +94,21 @@ impl Params {
         (number, opt_number, Number, f64, "a", "number"),
         (boolean, opt_boolean, Boolean, bool, "a", "boolean"),
         (strings, opt_strings, StringList, Vec<String>, "a", "list of strings"),
+    }
+
+    /// The secret param `name`: a reference to its value, which this prototype never sees.
+    /// Place it in a Secret with [`crate::secret`]. An error naming the param if absent.
+    pub fn secret(&self, name: &str) -> Result<SecretRef, Error> {
+        self.opt_secret(name)?.ok_or_else(|| Error::param(name, "is required but has no value"))
+    }
+
+    /// The secret param `name`, or `None` when it has no value.
+    pub fn opt_secret(&self, name: &str) -> Result<Option<SecretRef>, Error> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(ParamValue::Secret(reference)) => Ok(Some(SecretRef(reference.clone()))),
+            Some(other) => Err(not_a(name, "a secret", other)),
+        }
     }
 
     /// The object param `name`, decoded into `T`.
@@ -129,5 +149,6 @@ fn type_name(value: &ParamValue) -> &'static str {
         ParamValue::Boolean(_) => "a boolean",
         ParamValue::StringList(_) => "a list of strings",
         ParamValue::Object(_) => "an object",
+        ParamValue::Secret(_) => "a secret",
     }
 }

@@ -107,6 +107,12 @@ impl Param {
         Param::new(name, ParamType::Object)
     }
 
+    /// A secret param (a password, a token, a key): the prototype gets a reference, never the
+    /// value, and places it in a Secret ([`crate::secret`]). A secret has no default.
+    pub fn secret(name: &str) -> Self {
+        Param::new(name, ParamType::Secret)
+    }
+
     /// The text `--help` shows for this param.
     pub fn doc(mut self, doc: &str) -> Self {
         self.doc = doc.into();

@@ -30,12 +30,14 @@
 mod context;
 mod info;
 pub mod log;
+mod secret;
 pub mod validate;
 
 pub use context::{ComponentView, Context, Params};
 pub use info::{Info, Param};
 /// Kubernetes API types (k8s-openapi), so prototypes need no other dependency to build objects.
 pub use k8s_openapi as k8s;
+pub use secret::{SecretRef, secret};
 pub use serde_json;
 
 /// The bindings generated from `wit/prototype.wit`. Prototypes rarely need them directly.
@@ -123,7 +125,7 @@ pub mod prelude {
     pub use crate::k8s;
     pub use crate::k8s::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
     pub use crate::validate;
-    pub use crate::{Context, Error, Info, Object, Param, Prototype, object};
+    pub use crate::{Context, Error, Info, Object, Param, Prototype, SecretRef, object, secret};
     pub use serde_json::json;
 }
 

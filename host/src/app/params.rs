@@ -62,7 +62,26 @@ pub fn typed(spec: &ParamSpec, raw: &RawParam) -> Result<ParamValue, AppError> {
             _ => None,
         },
         ParamType::Object => Some(ParamValue::Object(raw.value.clone())),
+        // `{ secret = "NAME" }`, never the value: a bare string is refused, so a password typed
+        // where its name belongs is not taken for a name (and the hint says what to do).
+        ParamType::Secret => match raw.value.as_object() {
+            Some(table) if table.len() == 1 => {
+                table.get("secret").and_then(J::as_str).map(|s| ParamValue::Secret(s.to_string()))
+            }
+            _ => None,
+        },
     };
+    if spec.ty == ParamType::Secret && value.is_none() {
+        return Err(AppError::Invalid {
+            location: raw.origin.clone(),
+            message: format!(
+                "param `{}` is a secret: its value is the name of a secret of the environment, \
+                 `{{ secret = \"NAME\" }}` (`kiln secret set ENV NAME` stores the value, \
+                 encrypted; `kiln param set COMPONENT {} NAME` names it)",
+                spec.name, spec.name
+            ),
+        });
+    }
     value.ok_or_else(|| AppError::Invalid {
         location: raw.origin.clone(),
         message: format!(

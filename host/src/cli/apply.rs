@@ -49,7 +49,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let gate = if args.no_validate { Gate::PlaceOnly } else { Gate::Validate };
     if args.dry_run == Some(DryRun::Client) {
         let session = args.target.run.open(printer)?;
-        let rendering = session.show(&args.target.selection.selection(), gate)?;
+        let rendering = session.show(&args.target.selection.selection(), gate, false)?;
         for object in &rendering.objects {
             printer.text(&format!(
                 "{} (dry run, component {})\n",
@@ -59,7 +59,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let connected = args.target.connect(gate, printer)?;
+    let connected = args.target.connect(gate, true, printer)?;
     let options = args.change.options(args.dry_run, args.prune, !args.reapply_unchanged);
     let env = &args.target.selection.env;
     let action = match args.dry_run {

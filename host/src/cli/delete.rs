@@ -33,7 +33,7 @@ pub struct Args {
 
 /// Run `kiln delete`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let connected = args.target.connect(Gate::PlaceOnly, printer)?;
+    let connected = args.target.connect(Gate::PlaceOnly, false, printer)?;
     let wait = args.wait.then(|| Duration::from_secs(args.timeout));
     let action = format!("deleting `{}`", args.target.selection.env);
     let progress = Progress::new(printer, action, connected.objects.len(), args.show_objects);

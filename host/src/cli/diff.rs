@@ -35,7 +35,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
 }
 
 fn diff(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let diffs = args.target.connect(Gate::PlaceOnly, printer)?.diff(args.force_conflicts)?;
+    let diffs = args.target.connect(Gate::PlaceOnly, true, printer)?.diff(args.force_conflicts)?;
     let color = printer.color_stdout();
     for d in &diffs {
         printer.data(&colorize(&d.text, color))?;

@@ -26,6 +26,7 @@ mod progress;
 mod prototype;
 mod registry;
 mod rollback;
+mod secret;
 mod show;
 mod status;
 mod table;
@@ -99,6 +100,9 @@ enum Command {
     /// Set, list and compare params.
     #[command(subcommand)]
     Param(param::Command),
+    /// Store and list environments' secrets, encrypted; manage who can decrypt them.
+    #[command(subcommand)]
+    Secret(secret::Command),
     /// Print an environment's objects.
     #[command(long_about = show::HELP)]
     Show(show::Args),
@@ -169,6 +173,7 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(args, printer),
         Command::Component(command) => command.run(printer),
         Command::Param(command) => command.run(printer),
+        Command::Secret(command) => command.run(printer),
         Command::Show(args) => show::run(args, printer),
         Command::Validate(args) => validate::run(args, printer),
         Command::Apply(args) => apply::run(args, printer),
@@ -194,6 +199,8 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
         } else if let Some(err) = cause.downcast_ref::<crate::cluster::Error>() {
             err.hint()
         } else if let Some(err) = cause.downcast_ref::<crate::registry::RegistryError>() {
+            err.hint()
+        } else if let Some(err) = cause.downcast_ref::<crate::secrets::Error>() {
             err.hint()
         } else if let Some(err) = cause.downcast_ref::<crate::validate::Error>() {
             err.hint()
@@ -303,9 +310,10 @@ struct TargetArgs {
 
 impl TargetArgs {
     /// Render, connect and place the selection for its cluster (see [`Session::connect`]).
-    fn connect(&self, gate: Gate, printer: &Printer) -> anyhow::Result<Connected> {
+    /// With `reveal`, the secrets' values are read (see [`Session::connect`]).
+    fn connect(&self, gate: Gate, reveal: bool, printer: &Printer) -> anyhow::Result<Connected> {
         let session = self.run.open(printer)?;
-        session.connect(&self.selection.selection(), gate, self.context.clone())
+        session.connect(&self.selection.selection(), gate, self.context.clone(), reveal)
     }
 }
 

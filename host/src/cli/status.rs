@@ -50,7 +50,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
 }
 
 fn status(args: &Args, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let objects = args.target.connect(Gate::PlaceOnly, printer)?.status()?;
+    let objects = args.target.connect(Gate::PlaceOnly, false, printer)?.status()?;
     let env = &args.target.selection.env;
     let ok = objects.iter().all(ObjectStatus::is_ok);
     let summary = summary(&objects);

@@ -1,5 +1,5 @@
 //! `diff`: what an apply would change, from a server-side dry-run against the live object,
-//! with managed fields, status and server-set metadata hidden.
+//! with managed fields, status and server-set metadata hidden, and Secrets' values masked.
 
 use kube::api::{Patch, PatchParams};
 use serde_json::Value;
@@ -53,6 +53,8 @@ pub async fn diff(
     for (component, object) in objects {
         let key = ObjectKey::of(object, component);
         let (live, applied) = cluster.dry_run(&key, object, force_conflicts).await?;
+        // Secrets' values never reach the diff, only which keys changed.
+        let (live, applied) = super::secret::masked_pair(live.as_ref(), &applied);
         let before = live.as_ref().map(yaml).unwrap_or_default();
         let after = yaml(&applied);
         if before != after {

@@ -194,6 +194,7 @@ impl Cluster {
     ///
     /// Skips the request when nothing changed since the last apply: Kiln would apply the same
     /// object, and nobody wrote it since (see [`applied`]); an apply would then change nothing.
+    /// Secrets are always sent.
     async fn apply_one(
         &self,
         key: &ObjectKey,
@@ -219,10 +220,12 @@ impl Cluster {
                 .map_err(|e| self.error("get", key, e))?
                 .map(|live| live.metadata),
         };
-        let desired = applied_digest(object);
-        if let (Some(live), Some(last)) = (&before, last)
+        // A Secret is sent every time and gets no fingerprint: a digest of its values in the
+        // inventory, a ConfigMap, would let whoever may read ConfigMaps test guesses of them.
+        let desired = (!super::secret::is_secret(object)).then(|| applied_digest(object));
+        if let (Some(live), Some(last), Some(desired)) = (&before, last, &desired)
             && opts.skip_unchanged
-            && applied(&desired, live).as_deref() == Some(last)
+            && applied(desired, live).as_deref() == Some(last)
         {
             return Ok((Outcome::Kept, Some(last.to_string())));
         }
@@ -247,7 +250,10 @@ impl Cluster {
             Some(b) if b.resource_version == after.metadata.resource_version => Outcome::Unchanged,
             Some(_) => Outcome::Configured,
         };
-        let fingerprint = if params.dry_run { None } else { applied(&desired, &after.metadata) };
+        let fingerprint = match desired {
+            Some(desired) if !params.dry_run => applied(&desired, &after.metadata),
+            _ => None,
+        };
         Ok((outcome, fingerprint))
     }
 

@@ -12,6 +12,7 @@ mod namespace;
 mod plan;
 mod ready;
 pub mod revision;
+mod secret;
 mod status;
 
 pub use client::{Cluster, Target};
@@ -24,6 +25,7 @@ pub use namespace::{
 };
 pub use plan::{ObjectKey, Phase, plan};
 pub use ready::Status;
+pub use secret::fill_from_live;
 pub use status::{ObjectStatus, Sync, status};
 
 /// Field manager of every apply.

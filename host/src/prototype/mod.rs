@@ -41,6 +41,9 @@ pub enum ParamType {
     StringList,
     /// Any JSON value.
     Object,
+    /// A secret of the environment, by name: the prototype gets a reference, the Secret it
+    /// places it in gets the value (see [`crate::secrets`]).
+    Secret,
 }
 
 impl ParamType {
@@ -53,6 +56,7 @@ impl ParamType {
             ParamType::Boolean => "boolean",
             ParamType::StringList => "list of strings",
             ParamType::Object => "object",
+            ParamType::Secret => "secret",
         }
     }
 
@@ -65,6 +69,7 @@ impl ParamType {
             ParamType::Boolean => "true|false",
             ParamType::StringList => "A,B,...",
             ParamType::Object => "JSON",
+            ParamType::Secret => "SECRET-NAME",
         }
     }
 
@@ -72,9 +77,11 @@ impl ParamType {
     pub fn article(self) -> &'static str {
         match self {
             ParamType::Integer | ParamType::Object => "an",
-            ParamType::String | ParamType::Number | ParamType::Boolean | ParamType::StringList => {
-                "a"
-            }
+            ParamType::String
+            | ParamType::Number
+            | ParamType::Boolean
+            | ParamType::StringList
+            | ParamType::Secret => "a",
         }
     }
 }
@@ -100,6 +107,9 @@ pub enum ParamValue {
     StringList(Vec<String>),
     /// Any JSON value.
     Object(serde_json::Value),
+    /// The name of a secret of the environment (`kiln secret set`), never its value. In app
+    /// files `{ secret = "NAME" }`.
+    Secret(String),
 }
 
 impl ParamValue {
@@ -112,6 +122,7 @@ impl ParamValue {
             ParamValue::Boolean(_) => ParamType::Boolean,
             ParamValue::StringList(_) => ParamType::StringList,
             ParamValue::Object(_) => ParamType::Object,
+            ParamValue::Secret(_) => ParamType::Secret,
         }
     }
 
@@ -124,6 +135,7 @@ impl ParamValue {
             ParamValue::Boolean(b) => (*b).into(),
             ParamValue::StringList(list) => list.clone().into(),
             ParamValue::Object(value) => value.clone(),
+            ParamValue::Secret(name) => serde_json::json!({ "secret": name }),
         }
     }
 }
@@ -132,7 +144,7 @@ impl std::fmt::Display for ParamValue {
     /// The value as a user would type it on the command line.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ParamValue::String(s) => f.write_str(s),
+            ParamValue::String(s) | ParamValue::Secret(s) => f.write_str(s),
             ParamValue::StringList(list) => f.write_str(&list.join(",")),
             ParamValue::Integer(_)
             | ParamValue::Number(_)

@@ -98,7 +98,8 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 
 impl ParamType {
     /// Read `text` as a value of this type, the way the command line and `param set` do:
-    /// a list from `a,b`, a boolean from `true`/`false`, JSON for objects.
+    /// a list from `a,b`, a boolean from `true`/`false`, JSON for objects, a secret's name
+    /// for a secret.
     pub fn parse(self, text: &str) -> Result<ParamValue, String> {
         match self {
             ParamType::String => Ok(ParamValue::String(text.to_string())),
@@ -126,6 +127,8 @@ impl ParamType {
             ParamType::Object => serde_json::from_str(text)
                 .map(ParamValue::Object)
                 .map_err(|err| format!("not valid JSON ({err})")),
+            ParamType::Secret => crate::secrets::check_name(text.trim())
+                .map(|()| ParamValue::Secret(text.trim().to_string())),
         }
     }
 }

@@ -74,6 +74,7 @@ fn type_from_wit(ty: wit::ParamType) -> ParamType {
         wit::ParamType::Boolean => ParamType::Boolean,
         wit::ParamType::StringList => ParamType::StringList,
         wit::ParamType::Object => ParamType::Object,
+        wit::ParamType::Secret => ParamType::Secret,
     }
 }
 
@@ -88,6 +89,8 @@ fn value_from_wit(value: wit::ParamValue) -> Result<ParamValue, String> {
         wit::ParamValue::Object(json) => ParamValue::Object(
             serde_json::from_str(&json).map_err(|e| format!("invalid JSON: {e}"))?,
         ),
+        // Only ever a default, which a secret cannot have: its value is the environment's.
+        wit::ParamValue::Secret(_) => return Err("a secret param has no default".into()),
     })
 }
 
@@ -99,6 +102,8 @@ fn value_to_wit(value: &ParamValue) -> wit::ParamValue {
         ParamValue::Boolean(b) => wit::ParamValue::Boolean(*b),
         ParamValue::StringList(l) => wit::ParamValue::StringList(l.clone()),
         ParamValue::Object(v) => wit::ParamValue::Object(v.to_string()),
+        // A reference by now (see `secrets::References::mint`), never a name or a value.
+        ParamValue::Secret(reference) => wit::ParamValue::Secret(reference.clone()),
     }
 }
 

@@ -20,6 +20,12 @@ pub fn json_schema(info: &Info) -> Value {
             ParamType::StringList => json!({ "type": "array", "items": { "type": "string" } }),
             // Any JSON value: an object param may hold a list or a scalar too.
             ParamType::Object => json!({}),
+            ParamType::Secret => json!({
+                "type": "object",
+                "properties": { "secret": { "type": "string" } },
+                "required": ["secret"],
+                "additionalProperties": false,
+            }),
         };
         if !spec.doc.is_empty() {
             property["description"] = spec.doc.clone().into();
