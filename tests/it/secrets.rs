@@ -251,9 +251,10 @@ fn a_prototype_that_misuses_its_secret_gets_nothing_usable() {
         assert!(!stdout.contains(&secret) && !stderr.contains(&secret), "{use_}: leaked");
     }
 
-    // A hash, a log line or an error message carries the reference, never the value: revealed,
-    // the value is where the prototype placed it, in its Secret, and nowhere else.
-    for (use_, placed) in [("hash", 1), ("log", 1)] {
+    // A hash, a log line or an error message carries the reference, never the value, and the
+    // process environment and files hold nothing for a prototype (`read`): revealed, the value
+    // is where the prototype placed it, in its Secret, and nowhere else.
+    for (use_, placed) in [("hash", 1), ("log", 1), ("read", 1)] {
         s.ok("a", &["param", "set", "db", "use", use_]);
         let out = show(&["show", "default", "--reveal-secrets", "-c", "db"]);
         let (stdout, stderr) = text(&out);

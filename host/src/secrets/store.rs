@@ -22,6 +22,14 @@
 //! authenticates each ciphertext, not where it sits. Decryption uses the identities in
 //! `KILN_AGE_IDENTITY`, else `~/.config/kiln/age/keys.txt` (age's own format, as `age-keygen`
 //! and `kiln secret keygen` write it).
+//!
+//! # Adding a source
+//!
+//! A field of [`Entry`] (kebab-case in the file), a case of [`Source`] and its arm in
+//! [`Entry::source`], which decides that exactly one field is set (a new field must join its
+//! tuple). [`values`] (how to read it) and [`list`] (how `kiln secret list` names it) match on
+//! `Source` with no wildcard, so they fail to compile until they handle it; `kiln secret set`
+//! (`cli/secret/mod.rs`) gets a flag and a case of [`Input`].
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
