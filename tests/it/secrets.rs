@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use kiln_guest_artifacts::SECRET_USER;
+use kiln_guest_artifacts::{OLD_WIT, SECRET_USER};
 
 use crate::common::{Scratch, text};
 
@@ -371,4 +371,30 @@ fn a_wrong_identity_a_moved_value_and_a_tampered_file_are_refused_with_the_files
         err.contains("param `password` is a secret") && !err.contains("hunter2-plain"),
         "{err}"
     );
+}
+
+#[test]
+fn a_prototype_built_for_wit_0_2_runs_beside_secret_params() {
+    let s = Scratch::new();
+    let identity = s.dir.path().join("none.txt");
+    app(&s, "a", "default");
+    std::fs::copy(OLD_WIT, s.app("a").join("prototypes/old.wasm")).unwrap();
+    let described = s.ok("a", &["prototype", "describe", "prototypes/old.wasm"]);
+    assert!(described.contains("greeting"), "{described}");
+    ok(&s, "a", &identity, &["secret", "set", "default", "db-password", "--from-env", "DB_PW"], "");
+    ok(
+        &s,
+        "a",
+        &identity,
+        &["generate", "prototypes/secret-user.wasm", "db", "--password=db-password"],
+        "",
+    );
+    s.ok("a", &["generate", "prototypes/old.wasm", "old", "--greeting=hi"]);
+    let out = run(&s, "a", &identity, &[("DB_PW", "x")], &["show", "default", "-c", "old"], "");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("greeting: hi"), "{stdout}");
+    // Its view of the app: every param but the other component's secret.
+    assert!(stdout.contains("seen: db.use,old.greeting"), "{stdout}");
+    assert!(stderr.contains("greeting old"), "its log line: {stderr}");
 }

@@ -14,6 +14,7 @@ use wasmtime::{CallHook, Store, StoreContextMut, Trap};
 use super::Error;
 use super::bindings::{self, PrototypePre, WIT_PACKAGE, WIT_VERSION, WORLD_IMPORTS};
 use super::cache::{Cache, Key, Lookup};
+use super::compat;
 use super::limits::{Limit, Limits};
 use super::sandbox::{Host, LimitExceeded, LogLine, import_denied, no_sleeping};
 use crate::checked::Checked;
@@ -137,6 +138,17 @@ pub struct Prototype {
     instance_pre: InstancePre<Host>,
     /// Where its description is remembered, when there is a cache.
     cache: Option<(Cache, Key)>,
+    /// The version of the WIT it was built for.
+    wit: Wit,
+}
+
+/// The versions of the WIT a prototype may be built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wit {
+    /// This Kiln's, [`WIT_VERSION`].
+    Now,
+    /// 0.2.0, run through [`compat`].
+    V0_2,
 }
 
 /// A successful render: the objects and what the prototype logged.
@@ -365,6 +377,10 @@ impl Compiler {
             &mut linker,
             |host| host,
         )?;
+        compat::Prototype::add_to_linker::<_, wasmtime::component::HasSelf<Host>>(
+            &mut linker,
+            |host| host,
+        )?;
         let cache = options
             .cache_dir
             .clone()
@@ -422,8 +438,15 @@ impl Compiler {
             prototype: label.into(),
             message: format!("{e:#}"),
         };
-        // Checks the exports against the world; the typed calls below rely on it.
-        PrototypePre::new(instance_pre.clone()).map_err(not_a_prototype)?;
+        // Checks the exports against the world, this version's or an older one that still
+        // runs; the typed calls below rely on it.
+        let wit = match PrototypePre::new(instance_pre.clone()) {
+            Ok(_) => Wit::Now,
+            Err(now) => match compat::PrototypePre::new(instance_pre.clone()) {
+                Ok(_) => Wit::V0_2,
+                Err(_) => return Err(not_a_prototype(now)),
+            },
+        };
         Ok(Prototype {
             label: label.into(),
             digest: format!("sha256:{}", hex::encode(sha256)),
@@ -434,6 +457,7 @@ impl Compiler {
             max_stack: self.max_stack,
             instance_pre,
             cache: self.cache.as_ref().map(|cache| (cache.clone(), cache.key(sha256))),
+            wit,
         })
     }
 
@@ -498,13 +522,15 @@ fn check_imports(label: &str, imports: &[String]) -> Result<(), Error> {
             .and_then(|rest| rest.strip_prefix('/'))
             .and_then(|rest| rest.split_once('@'))
             && version != WIT_VERSION
+            && !compat::OLD_VERSIONS.contains(&version)
         {
             return Err(Error::NotAPrototype {
                 prototype: label.into(),
                 message: format!(
                     "it was built for {WIT_PACKAGE}@{version}, and this Kiln implements \
-                     {WIT_PACKAGE}@{WIT_VERSION}; rebuild it against this Kiln's \
-                     wit/prototype.wit, or `kiln pkg update` the package it came from"
+                     {WIT_PACKAGE}@{WIT_VERSION} (and runs {}); rebuild it against this Kiln's \
+                     wit/prototype.wit, or `kiln pkg update` the package it came from",
+                    compat::OLD_VERSIONS.join(", ")
                 ),
             });
         }
@@ -565,24 +591,35 @@ impl Prototype {
 
     fn describe_now(&mut self, limits: &Limits) -> Result<Info, Error> {
         let (mut store, instance) = self.instantiate(limits)?;
-        let describe = instance
-            .get_typed_func::<(), (bindings::kiln::prototype::types::PrototypeInfo,)>(
-                &mut store, "describe",
-            )
-            .map_err(|e| self.not_a_prototype(e))?;
         // wasmtime checks each string's and list's length against this budget before copying
         // it out of the guest, so a huge description is refused without being copied.
         store.set_hostcall_fuel(DESCRIBE_LIFT_BYTES);
         let bad_info = |message| Error::BadInfo { prototype: self.label.clone(), message };
-        let (info,) = describe.call(&mut store, ()).map_err(|e| {
+        let failed = |e: wasmtime::Error, store: &mut Store<Host>| {
             if is_lift_budget_exhausted(&e) {
                 return bad_info(format!(
                     "it handed the host more than {DESCRIBE_LIFT_BYTES} bytes at once, and a \
                      description may hold at most {DESCRIBE_BYTES} bytes"
                 ));
             }
-            self.classify(e, &mut store, limits)
-        })?;
+            self.classify(e, store, limits)
+        };
+        let info = match self.wit {
+            Wit::Now => {
+                let describe = instance
+                    .get_typed_func::<(), (bindings::kiln::prototype::types::PrototypeInfo,)>(
+                        &mut store, "describe",
+                    )
+                    .map_err(|e| self.not_a_prototype(e))?;
+                describe.call(&mut store, ()).map_err(|e| failed(e, &mut store))?.0
+            }
+            Wit::V0_2 => {
+                let describe = instance
+                    .get_typed_func::<(), (compat::PrototypeInfo,)>(&mut store, "describe")
+                    .map_err(|e| self.not_a_prototype(e))?;
+                compat::info(describe.call(&mut store, ()).map_err(|e| failed(e, &mut store))?.0)
+            }
+        };
         check_size(&info).map_err(bad_info)?;
         let info = bindings::info_from_wit(info).map_err(bad_info)?;
         check_info(&info).map_err(bad_info)?;
@@ -605,14 +642,30 @@ impl Prototype {
             let params = prototype::resolve(info, params)?;
             let (mut store, instance) = self.instantiate(limits)?;
             store.data_mut().components = env.components.clone();
-            let generate = instance
-                .get_typed_func::<GenerateParams<'_>, (GenerateResult,)>(&mut store, "generate")
-                .map_err(|e| self.not_a_prototype(e))?;
             let wit_params = bindings::params_to_wit(&params);
             let wit_env = bindings::environment_to_wit(env);
-            let (result,) = generate
-                .call(&mut store, (component, &wit_params, &wit_env))
-                .map_err(|e| self.classify(e, &mut store, limits))?;
+            let result = match self.wit {
+                Wit::Now => {
+                    let generate = instance
+                        .get_typed_func::<GenerateParams<'_>, (GenerateResult,)>(
+                            &mut store, "generate",
+                        )
+                        .map_err(|e| self.not_a_prototype(e))?;
+                    generate.call(&mut store, (component, &wit_params, &wit_env))
+                }
+                Wit::V0_2 => {
+                    let generate = instance
+                        .get_typed_func::<compat::GenerateParams<'_>, (compat::GenerateResult,)>(
+                            &mut store, "generate",
+                        )
+                        .map_err(|e| self.not_a_prototype(e))?;
+                    let (params, env) = (compat::params(&wit_params), compat::environment(wit_env));
+                    generate
+                        .call(&mut store, (component, &params, &env))
+                        .map(|(result,)| (result.map_err(compat::render_error),))
+                }
+            };
+            let (result,) = result.map_err(|e| self.classify(e, &mut store, limits))?;
             let json = result.map_err(|e| self.rejected(e))?;
             let objects = self.check_output(&json, limits)?;
             Ok(Rendered { objects, logs: store.data_mut().take_logs() })

@@ -22,10 +22,13 @@
 //!
 //! To change the package's version, edit `package kiln:prototype@X.Y.Z;` in the WIT:
 //! `bindings::tests::docs_name_the_wit_version` fails until `README.md` and
-//! `docs/prototypes.md` name the new one.
+//! `docs/prototypes.md` name the new one. Prototypes built for the version before keep running
+//! when its WIT is frozen in `wit-compat/` and `compat.rs` converts between the two, as it does
+//! for 0.2.0.
 
 mod bindings;
 mod cache;
+mod compat;
 mod engine;
 mod error;
 mod imports;
