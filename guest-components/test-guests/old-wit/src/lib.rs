@@ -11,10 +11,8 @@ wit_bindgen::generate!({
     world: "prototype",
 });
 
-use kiln::prototype::types::{
-    Environment, Level, Param, ParamSpec, ParamType, ParamValue, Permissions, PrototypeInfo,
-    RenderError,
-};
+// The world's own `use` puts `Environment`, `Param`, `PrototypeInfo` and `RenderError` here.
+use kiln::prototype::types::{Level, ParamSpec, ParamType, ParamValue, Permissions};
 
 struct Old;
 
