@@ -219,15 +219,9 @@ impl<'r> Session<'r> {
         self.gate(&rendering, gate)?;
         if reveal && !rendering.placed.is_empty() {
             let values = self.secret_values(&rendering.environment, &rendering.placed)?;
-            let mut objects: Vec<(String, Value)> = rendering
-                .objects
-                .iter_mut()
-                .map(|o| (std::mem::take(&mut o.component), o.value.take()))
-                .collect();
-            secrets::reveal(&mut objects, &rendering.placed, &values);
-            for (object, (component, value)) in rendering.objects.iter_mut().zip(objects) {
-                (object.component, object.value) = (component, value);
-            }
+            let objects =
+                rendering.objects.iter_mut().map(|o| (o.component.as_str(), &mut o.value));
+            secrets::reveal(objects, &rendering.placed, &values);
         }
         Ok(rendering)
     }
@@ -915,7 +909,8 @@ impl Connected {
             return std::borrow::Cow::Borrowed(&self.objects);
         }
         let mut objects = self.objects.clone();
-        secrets::reveal(&mut objects, &self.placed, &self.values);
+        let pairs = objects.iter_mut().map(|(component, object)| (component.as_str(), object));
+        secrets::reveal(pairs, &self.placed, &self.values);
         std::borrow::Cow::Owned(objects)
     }
 

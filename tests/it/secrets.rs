@@ -281,6 +281,27 @@ fn a_prototype_that_misuses_its_secret_gets_nothing_usable() {
     assert!(stdout.contains("seen: db.use,spy.use"), "{stdout}");
     assert!(stdout.contains(&secret), "the spy's own Secret gets the value:\n{stdout}");
 
+    // From a file, relative to the app wherever the command runs.
+    std::fs::write(s.app("a").join("pw.txt"), format!("{secret}-file")).unwrap();
+    ok(
+        &s,
+        "a",
+        &identity,
+        &["secret", "set", "default", "db-password", "--from-file", "pw.txt"],
+        "",
+    );
+    let out = run(
+        &s,
+        "a/prototypes",
+        &identity,
+        &[],
+        &["show", "default", "-c", "spy", "--reveal-secrets"],
+        "",
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(stdout.contains(&format!("{secret}-file")), "{stdout}{stderr}");
+    ok(&s, "a", &identity, &["secret", "set", "default", "db-password", "--from-env", "DB_PW"], "");
+
     // The variable unset: a clear error naming the secret and the environment.
     let out =
         run(&s, "a", &identity, &[], &["show", "default", "-c", "spy", "--reveal-secrets"], "");

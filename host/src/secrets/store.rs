@@ -286,12 +286,15 @@ pub fn values<'a>(
                 unreadable(format!("taken from the process environment, which has no `{var}`"))
             })?),
             Source::File(path) => {
+                // Outside the app as a rule (`/run/secrets/...`), so not through its handle;
+                // a relative path is the app's, wherever the command runs.
+                let file = dir.root().join(path);
                 let mut bytes = Zeroizing::new(Vec::new());
-                std::fs::File::open(path)
+                std::fs::File::open(&file)
                     .and_then(|mut f| f.read_to_end(&mut bytes))
-                    .map_err(|e| unreadable(format!("cannot read {path}: {e}")))?;
+                    .map_err(|e| unreadable(format!("cannot read {}: {e}", file.display())))?;
                 let text = std::str::from_utf8(&bytes)
-                    .map_err(|_| unreadable(format!("{path} is not UTF-8 text")))?;
+                    .map_err(|_| unreadable(format!("{} is not UTF-8 text", file.display())))?;
                 Zeroizing::new(text.to_string())
             }
         };
