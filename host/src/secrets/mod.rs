@@ -424,7 +424,7 @@ mod tests {
         assert_eq!(placed.names(), BTreeSet::from(["db-password"]));
 
         let values = Values::from([("db-password".into(), Zeroizing::new("hunter2".into()))]);
-        let mut out = vec![
+        let mut out = [
             ("db".to_string(), objects[0].value.clone()),
             // Another component writing the mask gets nothing.
             ("other".to_string(), objects[0].value.clone()),
