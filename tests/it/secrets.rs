@@ -201,6 +201,15 @@ fn a_value_goes_from_secret_set_to_the_applied_secret_and_nowhere_else() {
     s.kubectl(&["delete", "namespace", &ns, "--wait=false"]);
 }
 
+/// Component `db` of app `a`, whose secret param names `db-password`, taken at the time of
+/// use from the process environment's `DB_PW`.
+fn db_with_secret_from_env(s: &Scratch, identity: &std::path::Path) {
+    let set = ["secret", "set", "default", "db-password", "--from-env", "DB_PW"];
+    ok(s, "a", identity, &set, "");
+    let generate = ["generate", "prototypes/secret-user.wasm", "db", "--password=db-password"];
+    ok(s, "a", identity, &generate, "");
+}
+
 #[test]
 fn a_prototype_that_misuses_its_secret_gets_nothing_usable() {
     let s = Scratch::new();
@@ -208,14 +217,7 @@ fn a_prototype_that_misuses_its_secret_gets_nothing_usable() {
     app(&s, "a", "default");
     let secret = value("hostile");
     // From the process environment: no identity needed, and the value is at hand to look for.
-    ok(&s, "a", &identity, &["secret", "set", "default", "db-password", "--from-env", "DB_PW"], "");
-    ok(
-        &s,
-        "a",
-        &identity,
-        &["generate", "prototypes/secret-user.wasm", "db", "--password=db-password"],
-        "",
-    );
+    db_with_secret_from_env(&s, &identity);
     ok(
         &s,
         "a",
@@ -402,14 +404,7 @@ fn a_prototype_built_for_wit_0_2_runs_beside_secret_params() {
     std::fs::copy(OLD_WIT, s.app("a").join("prototypes/old.wasm")).unwrap();
     let described = s.ok("a", &["prototype", "describe", "prototypes/old.wasm"]);
     assert!(described.contains("greeting"), "{described}");
-    ok(&s, "a", &identity, &["secret", "set", "default", "db-password", "--from-env", "DB_PW"], "");
-    ok(
-        &s,
-        "a",
-        &identity,
-        &["generate", "prototypes/secret-user.wasm", "db", "--password=db-password"],
-        "",
-    );
+    db_with_secret_from_env(&s, &identity);
     s.ok("a", &["generate", "prototypes/old.wasm", "old", "--greeting=hi"]);
     let out = run(&s, "a", &identity, &[("DB_PW", "x")], &["show", "default", "-c", "old"], "");
     let (stdout, stderr) = text(&out);
