@@ -903,15 +903,20 @@ pub struct Connected {
 }
 
 impl Connected {
-    /// The objects as they are sent: each placed secret's value instead of its mask.
-    fn revealed(&self) -> std::borrow::Cow<'_, [(String, Value)]> {
+    /// The objects as they are sent: each placed secret's value instead of its mask. Fails
+    /// rather than send a mask when the values were not read (`connect` without `reveal`).
+    fn revealed(&self) -> anyhow::Result<std::borrow::Cow<'_, [(String, Value)]>> {
         if self.placed.is_empty() {
-            return std::borrow::Cow::Borrowed(&self.objects);
+            return Ok(std::borrow::Cow::Borrowed(&self.objects));
+        }
+        if let Some(name) = self.placed.names().into_iter().find(|n| !self.values.contains_key(*n))
+        {
+            anyhow::bail!("internal error: secret `{name}` was not read before sending its Secret");
         }
         let mut objects = self.objects.clone();
         let pairs = objects.iter_mut().map(|(component, object)| (component.as_str(), object));
         secrets::reveal(pairs, &self.placed, &self.values);
-        std::borrow::Cow::Owned(objects)
+        Ok(std::borrow::Cow::Owned(objects))
     }
 
     /// Server-side apply the objects (see [`cluster::apply`]); the components are the
@@ -955,7 +960,7 @@ impl Connected {
                 on_event(&Event::Note(format!("created namespace `{namespace}`")));
             }
         }
-        let sent = self.revealed();
+        let sent = self.revealed()?;
         let work = async {
             let report = cluster::apply(cluster, &sent, inventory, &options, on_event).await?;
             let changes = revision::Changes::of(&report);
@@ -992,7 +997,7 @@ impl Connected {
     /// What an apply would change, from a server-side dry run (see [`cluster::diff`]).
     pub fn diff(&self, force_conflicts: bool) -> anyhow::Result<Vec<Diff>> {
         let Attached { runtime, cluster, .. } = &self.attached;
-        block_on(runtime, cluster::diff(cluster, &self.revealed(), force_conflicts))
+        block_on(runtime, cluster::diff(cluster, &self.revealed()?, force_conflicts))
     }
 
     /// `kiln status`: where each of the environment's objects stands in the cluster (see
