@@ -272,8 +272,8 @@ struct ChangeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     timeout: u64,
     /// Objects applied at once. Each waits on a round trip to the API server, so more at once is
-    /// what makes a cluster far away fast (bench/run's delay line: 8 at once was 6.5x faster
-    /// than kubectl at 50 ms, 32 at once 14.8x).
+    /// what makes a cluster far away fast (bench/run's delay line, docs/benchmarks.md: at 50 ms,
+    /// 8 at once was 6.5x faster than kubectl, 32 at once 12.6x; at 10 ms 4.0x and 4.7x).
     #[arg(long, value_name = "N", default_value_t = 32)]
     concurrency: usize,
 }
