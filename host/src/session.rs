@@ -599,15 +599,42 @@ impl Session<'_> {
         Ok(secrets::store::write(app.dir(), env, &file)?)
     }
 
-    /// `kiln secret rm`: forget secret `name` of environment `env`; whether it was there.
+    /// `kiln secret rm`: forget secret `name` of environment `env`; whether it was there. A
+    /// param that still names it is a warning: the environment no longer renders until the
+    /// secret is set again or the param changes.
     pub fn remove_secret(&self, env: &str, name: &str) -> anyhow::Result<bool> {
         let app = self.app()?;
-        app.environment(env)?;
+        let env_file = app.environment(env)?;
         let mut file = secrets::store::read(app.dir(), env)?;
         if file.secrets.remove(name).is_none() {
             return Ok(false);
         }
         secrets::store::write(app.dir(), env, &file)?;
+        let names_it =
+            |raw: &crate::app::RawParam| raw.value == serde_json::json!({ "secret": name });
+        let mut origins: Vec<&str> = env_file
+            .params
+            .values()
+            .chain(env_file.components.values().flat_map(|params| params.values()))
+            .filter(|raw| names_it(raw))
+            .map(|raw| raw.origin.as_str())
+            .collect();
+        let components: Vec<_> =
+            app.components()?.iter().map(|c| app.component(c)).collect::<Result<_, _>>()?;
+        origins.extend(
+            components
+                .iter()
+                .flat_map(|c| c.params.values())
+                .filter(|raw| names_it(raw))
+                .map(|raw| raw.origin.as_str()),
+        );
+        if !origins.is_empty() {
+            self.reporter.warn(&format!(
+                "secret `{name}` is still named at {}: environment `{env}` does not render until \
+                 it is set again or those params change",
+                origins.join(", ")
+            ));
+        }
         Ok(true)
     }
 

@@ -378,8 +378,16 @@ fn a_wrong_identity_a_moved_value_and_a_tampered_file_are_refused_with_the_files
         "{err}"
     );
 
-    // A secret param naming no secret of the environment.
+    // A secret a param still names, removed: said, with where it is named.
     std::fs::write(&path, &original).unwrap();
+    let removed = ok(&s, "a", &mine, &["secret", "rm", "default", "db-password"], "");
+    assert!(
+        removed.contains("secret `db-password` is still named at components/db.toml:"),
+        "{removed}"
+    );
+    std::fs::write(&path, &original).unwrap();
+
+    // A secret param naming no secret of the environment.
     let err = fails(&s, "a", &mine, &["param", "set", "db", "password", "nope"]);
     assert!(err.contains("secret `nope` (param `password` of component `db`) is not set"), "{err}");
     assert!(err.contains("kiln secret set default nope"), "{err}");
