@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Printer, table};
+use crate::cli::{Output, Printer, table};
 use crate::session::{Session, Settings};
 
 /// The long help of this verb (`--help`), set on its subcommand: deferred arguments
@@ -19,18 +19,9 @@ pub struct Args {
     /// The kubeconfig context to use instead of the environment's.
     #[arg(long)]
     context: Option<String>,
-    /// Output format.
+    /// Output format: a table, or (`json`) an array of revisions, newest first.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     output: Output,
-}
-
-/// How `kiln history` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    /// A table.
-    Text,
-    /// A JSON array of revisions, newest first.
-    Json,
 }
 
 /// Run `kiln history`.

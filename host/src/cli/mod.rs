@@ -317,6 +317,16 @@ impl TargetArgs {
     }
 }
 
+/// How a verb that reports prints (`-o`): for people or for programs. Each verb's `--output`
+/// help says what its JSON holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Text for people.
+    Text,
+    /// JSON for programs.
+    Json,
+}
+
 /// The help of `--limit`, naming every limit.
 fn limit_help() -> String {
     let names: Vec<&str> = Limit::ALL.iter().map(|limit| limit.name()).collect();

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use crate::cli::{Printer, TargetArgs, table};
+use crate::cli::{Output, Printer, TargetArgs, table};
 use crate::cluster::{ObjectStatus, Status};
 use crate::session::Gate;
 
@@ -24,18 +24,10 @@ Exit status: 0 when every object is present, in sync and ready, 1 otherwise, 2 o
 pub struct Args {
     #[command(flatten)]
     target: TargetArgs,
-    /// Output format.
+    /// Output format: a table and a summary line on stderr, or (`json`) one object with
+    /// `environment`, `ok`, `summary`, `objects`.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     output: Output,
-}
-
-/// How `kiln status` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    /// A table, and a summary line on stderr.
-    Text,
-    /// One JSON object: `environment`, `ok`, `summary`, `objects`.
-    Json,
 }
 
 /// Run `kiln status`; errors exit 2, since 1 means "not all well".

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Printer, RunArgs, SelectionArgs};
+use crate::cli::{Output, Printer, RunArgs, SelectionArgs};
 use crate::validate::Report;
 
 /// The long help of `validate` (`--help`), set on its subcommand: deferred arguments cannot
@@ -20,20 +20,12 @@ Exit status: 0 when valid (warnings allowed), 1 on errors, 2 when it cannot run.
 pub struct Args {
     #[command(flatten)]
     selection: SelectionArgs,
-    /// Output format.
+    /// Output format: one line per finding with hints under it, or (`json`) one object with
+    /// `valid`, `summary`, `findings`.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     output: Output,
     #[command(flatten)]
     run: RunArgs,
-}
-
-/// How `kiln validate` prints its report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    /// One line per finding, hints indented under them.
-    Text,
-    /// One JSON object: `valid`, `summary`, `findings`.
-    Json,
 }
 
 /// Run `kiln validate`.

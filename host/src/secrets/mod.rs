@@ -36,15 +36,15 @@ pub const REFERENCE_PREFIX: &str = "kiln-secret:";
 pub enum Error {
     /// A reference outside a Secret's `stringData`, or changed.
     #[error(
-        "component `{component}` put the reference to secret `{secret}` in {object} at \
-         `{path}`{how}: a secret may only be placed whole, as the value of a key of a v1 \
-         Secret's `stringData`"
+        "component `{component}` put {} in {object} at `{path}`{how}: a secret may only be \
+         placed whole, as the value of a key of a v1 Secret's `stringData`",
+        secret.as_ref().map_or("a reference to a secret".into(), |s| format!("the reference to secret `{s}`"))
     )]
     Misplaced {
         /// The component.
         component: String,
-        /// The secret whose reference it was.
-        secret: String,
+        /// The secret whose reference it was; `None` when too little of it is left to tell.
+        secret: Option<String>,
         /// The object, `Kind/name`.
         object: String,
         /// The field, e.g. `data.password` or `metadata.annotations.note`.
@@ -220,7 +220,7 @@ pub fn seal(
                 None => Ok(()),
                 Some((secret, how)) => Err(Error::Misplaced {
                     component: object.component.clone(),
-                    secret: secret.to_string(),
+                    secret: (secret != "?").then(|| secret.to_string()),
                     object: label.clone(),
                     path: path.to_string(),
                     how: how.into(),
@@ -488,7 +488,7 @@ mod tests {
                 err,
                 Error::Misplaced {
                     component: "db".into(),
-                    secret: "db-password".into(),
+                    secret: Some("db-password".into()),
                     object: label.into(),
                     path,
                     how: how.into(),
@@ -511,7 +511,7 @@ mod tests {
             let err = seal(&mut objects, &refs).unwrap_err();
             assert!(
                 matches!(&err, Error::Misplaced { secret, how, .. }
-                    if secret == "db-password" && how == " (as part of a string)"),
+                    if secret.as_deref() == Some("db-password") && how == " (as part of a string)"),
                 "{half}: {err}"
             );
         }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use zeroize::Zeroizing;
 
-use crate::cli::{Printer, table};
+use crate::cli::{Output, Printer, table};
 use crate::secrets::store::{self, Input};
 use crate::session::{Session, Settings};
 
@@ -128,18 +128,9 @@ fn read_value(env: &str, name: &str) -> anyhow::Result<Zeroizing<String>> {
 pub struct ListArgs {
     /// The environment.
     env: String,
-    /// Output format.
+    /// Output format: tables, or (`json`) one object with `recipients` and `secrets`.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     output: Output,
-}
-
-/// How `kiln secret list` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    /// A table.
-    Text,
-    /// JSON: `recipients` and `secrets`.
-    Json,
 }
 
 /// Run `kiln secret list`.
